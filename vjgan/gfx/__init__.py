@@ -1,0 +1,1 @@
+"""Effects, window, recorder. Never imports torch."""
