@@ -12,7 +12,7 @@ class FrameUniforms:
     """Everything a shader may read for one frame. Every field maps to a `u_<name>` uniform.
 
     `contrast_amp` / `flash_amp` are the 0..1 amplitudes of the contrast and flash stems
-    (Lucid Sonic Dreams' normalised effect audio); `*_strength` are the effect strengths.
+    (Lucid Sonic Dreams' normalised effect audio). Effect strengths live in each effect's spec.
     """
 
     time_s: float = 0.0
@@ -25,5 +25,3 @@ class FrameUniforms:
     beat_phase: float = 0.0
     contrast_amp: float = 0.0
     flash_amp: float = 0.0
-    contrast_strength: float = 0.5
-    flash_strength: float = 0.5
