@@ -1,0 +1,195 @@
+"""The `vjgan` command. Library code raises VjganError; only this module prints and exits."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from vjgan import __version__
+from vjgan.errors import VjganError
+from vjgan.pipeline import MAX_SIZE, MIN_SIZE, ShowOptions
+
+DEMO_OUTPUT = Path("demo.mp4")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes print one line naming the flag, and where the help is, then exit 2."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pixels") from None
+    if not MIN_SIZE <= value <= MAX_SIZE or value % 2:
+        raise argparse.ArgumentTypeError(
+            f"{value} must be an even number of pixels from {MIN_SIZE} to {MAX_SIZE} (e.g. 512)")
+    return value
+
+
+def _fps(text: str) -> float:
+    value = _positive_float(text)
+    if value > 240:
+        raise argparse.ArgumentTypeError(f"{text} fps is above the 240 fps limit")
+    return value
+
+
+def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: str) -> None:
+    p.add_argument("--model", type=Path, metavar="PATH",
+                   help="generator model file (.safetensors); default: the bundled model")
+    p.add_argument("--size", type=_size, metavar="N",
+                   help="output width and height in pixels (even); default: the model's resolution")
+    p.add_argument("--fps", type=_fps, default=fps_default, metavar="N", help=fps_help)
+    p.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="latent seed: the same audio, seed and preset give the same frames (default 0)")
+    p.add_argument("--preset", default="default", metavar="NAME",
+                   help="a preset in presets/ (e.g. default, calm) or a path to a .toml file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="vjgan",
+        description="Live audio-reactive StyleGAN visuals: line-in or a song file in, a window or "
+                    "an mp4 out.")
+    parser.add_argument("--version", action="version", version=f"vjgan {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser("demo", help="play the bundled demo (a window, or demo.mp4 headless)",
+                          description="Play the bundled model to the bundled demo track. With a "
+                          "display: a window, with the audio when an output device exists. "
+                          "Without a display or with --headless: render an mp4.")
+    demo.add_argument("--headless", action="store_true", help="render an mp4 instead of a window")
+    demo.add_argument("-o", "--output", type=Path, default=DEMO_OUTPUT, metavar="OUT.mp4",
+                      help="where the headless demo is written (default demo.mp4)")
+    _add_show_flags(demo, 30.0, "frames per second (default 30)")
+
+    render = sub.add_parser("render", help="render an audio file to an mp4 offline",
+                            description="Render a song to H.264 video with the song muxed in as AAC "
+                            "(stereo, at the song's own sample rate). Frame i shows the audio up to "
+                            "i/fps; the same seed gives identical frames on a rerun.")
+    render.add_argument("audio", type=Path, metavar="AUDIO", help="WAV, FLAC, OGG or MP3 file")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mp4",
+                        help="the mp4 to write (replaced atomically; nothing left on failure)")
+    render.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_show_flags(render, 30.0, "frames per second of the video (default 30)")
+
+    live = sub.add_parser("live", help="run the realtime show",
+                          description="The realtime loop on a wall clock: line-in (or a file played "
+                          "at real time for rehearsal) to a window, or offscreen with --headless.")
+    source = live.add_mutually_exclusive_group()
+    source.add_argument("--audio-file", type=Path, metavar="FILE",
+                        help="consume this file at real time instead of line-in (rehearsal)")
+    source.add_argument("--audio-device", metavar="NAME",
+                        help="line-in device name (substring) or index; default: the system input")
+    live.add_argument("--fullscreen", action="store_true", help="fullscreen window (projector)")
+    live.add_argument("--display", type=int, default=0, metavar="N",
+                      help="which display the window opens on (default 0)")
+    live.add_argument("--headless", action="store_true",
+                      help="render offscreen (EGL): no window, e.g. with --record or in CI")
+    live.add_argument("--duration", type=_positive_float, metavar="S",
+                      help="stop after S seconds (default: until the audio ends or you quit)")
+    live.add_argument("--record", type=Path, metavar="OUT.mp4",
+                      help="also write what is shown, with the input audio, to an mp4")
+    live.add_argument("--no-monitor", action="store_true",
+                      help="do not play --audio-file to the speakers")
+    _add_show_flags(live, 60.0, "frame-rate cap of the show (default 60)")
+
+    sub.add_parser("devices", help="list audio inputs and outputs",
+                   description="List audio input and output devices with channels and rates.")
+    return parser
+
+
+def _show_options(args: argparse.Namespace) -> ShowOptions:
+    return ShowOptions(model=args.model, size=args.size, seed=args.seed, preset=args.preset,
+                       fps=args.fps)
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from vjgan.render import render_file
+
+    summary = render_file(args.audio, args.output, _show_options(args),
+                          progress=not args.no_progress)
+    print(f"wrote {summary.output} ({summary.frames} frames, {summary.duration_s:.1f} s of audio, "
+          f"rendered in {summary.wall_s:.1f} s)")
+    return 0
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from vjgan.live import LiveOptions, run_live
+
+    opts = LiveOptions(show=_show_options(args), audio_file=args.audio_file,
+                       audio_device=args.audio_device, fullscreen=args.fullscreen,
+                       display=args.display, headless=args.headless, duration_s=args.duration,
+                       record=args.record, monitor=not args.no_monitor)
+    summary = run_live(opts)
+    print(f"showed {summary.frames} frames in {summary.elapsed_s:.1f} s ({summary.fps:.1f} fps, "
+          f"frame time p50 {summary.frame_ms_p50:.1f} ms, p99 {summary.frame_ms_p99:.1f} ms)")
+    if summary.record is not None:
+        print(f"recorded {summary.record}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vjgan.audio.demo_track import ensure_demo_track
+
+    track = ensure_demo_track()
+    if not args.headless and has_display():
+        from vjgan.live import LiveOptions, run_live
+
+        try:
+            run_live(LiveOptions(show=_show_options(args), audio_file=track))
+            return 0
+        except VjganError as exc:
+            print(f"vjgan: no window ({exc}); rendering {args.output} instead", file=sys.stderr)
+    from vjgan.render import render_file
+
+    summary = render_file(track, args.output, _show_options(args))
+    print(f"demo written to {summary.output.resolve()} ({summary.frames} frames, "
+          f"{summary.duration_s:.1f} s) — open it with any video player")
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from vjgan.audio.devices import describe_devices
+
+    print(describe_devices())
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "render": cmd_render, "live": cmd_live, "devices": cmd_devices}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except VjganError as exc:
+        print(f"vjgan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vjgan: stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

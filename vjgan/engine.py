@@ -1,0 +1,131 @@
+"""One `Engine.step` shared by live shows and offline render.
+
+Data flows one way: audio source -> analysis -> reactor -> generator -> effect chain. Only the clock
+that supplies `t_s`, the audio source and the sink differ between live and offline; the engine itself
+never looks at a wall clock, so the same input and seed give the same frames either way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol
+
+import numpy as np
+
+from vjgan.audio.analysis import AnalysisConfig, Analyzer
+from vjgan.audio.features import AudioFeatures
+from vjgan.gfx.uniforms import FrameUniforms
+from vjgan.react.params import ReactParams
+from vjgan.react.reactor import Latents, LatentReactor
+
+
+class AudioSource(Protocol):
+    sample_rate: int
+    channels: int
+    finished: bool
+
+    def read_until(self, t_s: float) -> np.ndarray: ...
+
+
+class Generator(Protocol):
+    z_dim: int
+    c_dim: int
+
+    def __call__(self, z: np.ndarray, c: np.ndarray | None, psi: float = 1.0) -> np.ndarray: ...
+
+
+class Effects(Protocol):
+    def render(self, frame: np.ndarray, u: FrameUniforms) -> Any: ...
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    seed: int = 0
+    react: ReactParams = field(default_factory=ReactParams)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    classes: tuple[int, ...] | None = None  # pitch class -> model class (conditional models)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one step produced. `audio` is every sample consumed for this frame (for recorders)."""
+
+    index: int
+    t_s: float
+    dt_s: float
+    features: AudioFeatures
+    latents: Latents
+    uniforms: FrameUniforms
+    audio: np.ndarray
+    output: Any  # the effect chain's output texture
+    timings_ms: Mapping[str, float]
+
+
+class Engine:
+    """Audio-reactive frame producer. Call `step(t_s)` with non-decreasing stream times."""
+
+    def __init__(self, source: AudioSource, generator: Generator, effects: Effects,
+                 config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        self.source = source
+        self.generator = generator
+        self.effects = effects
+        self.analyzer = Analyzer(source.sample_rate, self.config.analysis)
+        self.reactor = LatentReactor(generator.z_dim, generator.c_dim, seed=self.config.seed,
+                                     params=self.config.react, classes=self.config.classes)
+        self._index = 0
+        self._last_t_s: float | None = None
+
+    def step(self, t_s: float) -> FrameResult:
+        timings: dict[str, float] = {}
+        clock = _StageTimer(timings)
+        dt_s = 0.0 if self._last_t_s is None else max(0.0, t_s - self._last_t_s)
+        self._last_t_s = t_s
+
+        with clock("audio"):
+            samples = self.source.read_until(t_s)
+            blocks = self.analyzer.process(samples)
+            features = AudioFeatures.combine(blocks, t_s, dt_s)
+        with clock("react"):
+            latents = self.reactor.step(blocks, t_s, dt_s)
+        with clock("generator"):
+            image = self.generator(latents.z, latents.c, psi=self.config.react.psi)
+        uniforms = FrameUniforms(
+            time_s=t_s,
+            frame=self._index,
+            level=features.level,
+            onset=1.0 if features.onset else 0.0,
+            pulse=latents.pulse,
+            chroma=features.chroma,
+            contrast_amp=latents.harmonic,
+            flash_amp=latents.percussive,
+        )
+        with clock("effects"):
+            output = self.effects.render(image, uniforms)
+        result = FrameResult(self._index, t_s, dt_s, features, latents, uniforms, samples, output,
+                             timings)
+        self._index += 1
+        return result
+
+
+class _StageTimer:
+    def __init__(self, into: dict[str, float]) -> None:
+        self._into = into
+
+    def __call__(self, name: str) -> "_Stage":
+        return _Stage(self._into, name)
+
+
+class _Stage:
+    def __init__(self, into: dict[str, float], name: str) -> None:
+        self._into, self._name, self._t0 = into, name, 0.0
+
+    def __enter__(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self._into[self._name] = (time.perf_counter() - self._t0) * 1e3
+
+
+FrameCallback = Callable[[FrameResult], None]

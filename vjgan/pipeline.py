@@ -1,0 +1,59 @@
+"""Assembles an Engine from user options: model, preset, effect chain. Shared by live and render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vjgan.errors import VjganError
+
+if TYPE_CHECKING:
+    from vjgan.control.presets import Preset
+    from vjgan.engine import AudioSource, Engine
+
+MIN_SIZE, MAX_SIZE = 16, 4096
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    """Options every way of running a show shares."""
+
+    model: Path | None = None  # None = the bundled default model
+    size: int | None = None  # output pixels (square); None = the model's resolution
+    seed: int = 0
+    preset: str = "default"
+    fps: float = 30.0
+
+
+def check_size(size: int) -> int:
+    if not MIN_SIZE <= size <= MAX_SIZE or size % 2:
+        raise VjganError(f"--size {size}: the output size must be an even number of pixels from "
+                         f"{MIN_SIZE} to {MAX_SIZE} (e.g. --size 512)")
+    return size
+
+
+def load_show_parts(opts: ShowOptions) -> tuple["Preset", Any]:
+    """Load what can fail on bad files (preset, model) before anything is opened or written."""
+    from vjgan.control.presets import load_preset
+    from vjgan.gan import load_runner
+
+    preset = load_preset(opts.preset)
+    runner = load_runner(opts.model)
+    return preset, runner
+
+
+def output_size(opts: ShowOptions, runner: Any) -> tuple[int, int]:
+    side = check_size(opts.size) if opts.size is not None else int(runner.resolution)
+    return side, side
+
+
+def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
+                 size: tuple[int, int], seed: int) -> tuple["Engine", Any]:
+    from vjgan.engine import Engine, EngineConfig
+    from vjgan.gfx.effects import EffectChain, EffectSpec
+
+    specs = [EffectSpec(name=e.name, strength=e.strength, amp=e.amp) for e in preset.effects]
+    chain = EffectChain(ctx, size, specs)
+    engine = Engine(source, runner, chain, EngineConfig(seed=seed, react=preset.react))
+    return engine, chain
