@@ -1,0 +1,48 @@
+// vjgan shader contract: prepended (after `#version 330 core`) to every effect by the loader.
+// Write an effect as shaders/<name>.frag containing only a main() that reads v_uv / u_input and
+// writes f_color. Colours are 0..1; v_uv = (0,0) is the bottom-left and (1,1) the top-right of
+// the picture (GL convention). Uniforms a program does not use are dropped by the driver and
+// simply not set, so an effect may ignore any of them.
+
+in vec2 v_uv;
+out vec4 f_color;
+
+uniform float u_time_s;          // seconds since start
+uniform int u_frame;             // frame index
+uniform vec2 u_resolution;       // output size in pixels
+uniform sampler2D u_source;      // this frame's generator image (filled/cropped to u_resolution)
+uniform sampler2D u_input;       // previous pass's output (== u_source for the first pass)
+uniform sampler2D u_prev_output; // last frame's final output (black on the first frame)
+
+// Audio features (see vjgan/gfx/uniforms.py: FrameUniforms)
+uniform float u_level;
+uniform float u_onset;
+uniform float u_pulse;
+uniform float u_chroma[12];
+uniform float u_bpm;
+uniform float u_beat_phase;
+uniform float u_contrast_amp;
+uniform float u_flash_amp;
+
+// Per effect (from its EffectSpec): strength, and the amplitude it reacts to (spec.amp field)
+uniform float u_strength;
+uniform float u_amp;
+
+// Luma statistics of u_input, computed by the chain only for programs that use them.
+// texel (0,0): .r = sum over u_input of Pillow's 8-bit luma (299R+587G+114B)/1000 rounded,
+//              .g = number of pixels.
+uniform usampler2D u_input_stats;
+
+// Mean luma of u_input as Pillow's ImageStat computes it for ImageEnhance.Contrast:
+// int(mean + 0.5) in 0..255, returned in 0..1.
+float vj_input_mean_luma() {
+    uvec2 s = texelFetch(u_input_stats, ivec2(0, 0), 0).rg;
+    uint count = max(s.g, 1u);
+    uint q = s.r / count;
+    uint r = s.r - q * count;
+    return float(q + ((2u * r >= count) ? 1u : 0u)) / 255.0;
+}
+
+float vj_luma(vec3 c) {
+    return dot(c, vec3(0.299, 0.587, 0.114));
+}
