@@ -51,9 +51,8 @@ def output_size(opts: ShowOptions, runner: Any) -> tuple[int, int]:
 def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
                  size: tuple[int, int], seed: int) -> tuple["Engine", Any]:
     from vjgan.engine import Engine, EngineConfig
-    from vjgan.gfx.effects import EffectChain, EffectSpec
+    from vjgan.gfx.effects import EffectChain
 
-    specs = [EffectSpec(name=e.name, strength=e.strength, amp=e.amp) for e in preset.effects]
-    chain = EffectChain(ctx, size, specs)
+    chain = EffectChain(ctx, size, preset.effects)
     engine = Engine(source, runner, chain, EngineConfig(seed=seed, react=preset.react))
     return engine, chain

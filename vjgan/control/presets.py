@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from vjgan.errors import VjganError
+from vjgan.gfx.effects import EffectSpec
+from vjgan.gfx.resources import available_effects
 from vjgan.gfx.uniforms import FrameUniforms
 from vjgan.react.params import ReactParams
 from vjgan.resources import presets_dir
@@ -21,17 +23,10 @@ _AMP_SOURCES = tuple(f.name for f in fields(FrameUniforms) if f.type in ("float"
 
 
 @dataclass(frozen=True)
-class EffectSetting:
-    name: str
-    strength: float = 0.5
-    amp: str = "level"
-
-
-@dataclass(frozen=True)
 class Preset:
     name: str
     react: ReactParams = field(default_factory=ReactParams)
-    effects: tuple[EffectSetting, ...] = ()
+    effects: tuple[EffectSpec, ...] = ()
 
 
 def resolve_preset(name_or_path: str) -> Path:
@@ -92,7 +87,7 @@ def _parse_react(section: Any, path: Path) -> ReactParams:
     return ReactParams(**values)
 
 
-def _parse_effects(section: Any, path: Path) -> tuple[EffectSetting, ...]:
+def _parse_effects(section: Any, path: Path) -> tuple[EffectSpec, ...]:
     if not isinstance(section, dict):
         raise VjganError(f"preset {path}: [effects] must be a table")
     chain = section.get("chain", [])
@@ -102,8 +97,12 @@ def _parse_effects(section: Any, path: Path) -> tuple[EffectSetting, ...]:
     for name in tables:
         if name not in chain:
             raise VjganError(f"preset {path}: [effects.{name}] is not in effects.chain — add it or remove the table")
+    known_effects = available_effects()
     settings = []
     for name in chain:
+        if name not in known_effects:
+            raise VjganError(f"preset {path}: effects.chain names unknown effect {name!r} — "
+                             f"available: {', '.join(known_effects)}")
         table = tables.get(name, {})
         if not isinstance(table, dict):
             raise VjganError(f"preset {path}: effects.{name} must be a table")
@@ -116,5 +115,5 @@ def _parse_effects(section: Any, path: Path) -> tuple[EffectSetting, ...]:
         if amp not in _AMP_SOURCES:
             raise VjganError(f"preset {path}: effects.{name}.amp = {amp!r} — choose one of "
                              f"{', '.join(_AMP_SOURCES)}")
-        settings.append(EffectSetting(name=name, strength=strength, amp=amp))
+        settings.append(EffectSpec(name=name, strength=strength, amp=amp))
     return tuple(settings)

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import vjgan
 from vjgan.errors import VjganError
+from vjgan.resources import PROJECT_ROOT
 
 SHADER_ENV = "VJGAN_SHADER_DIR"
 CONTRACT_FILE = "_contract.glsl"
@@ -27,7 +27,7 @@ _HEADER_LINE_BASE = 100001
 
 def builtin_shader_dir() -> Path:
     """The repository's own `shaders/` directory."""
-    return Path(vjgan.__file__).resolve().parents[1] / "shaders"
+    return PROJECT_ROOT / "shaders"
 
 
 def shader_search_path(shader_dir: Path | str | None = None) -> list[Path]:
