@@ -22,10 +22,15 @@ class FrameClock:
 
 
 class WallClock:
-    """Real time since `start()`, optionally capped at `max_fps` by sleeping until the next slot."""
+    """Real time since `start()`, optionally capped at `max_fps` by sleeping until the next slot.
 
-    def __init__(self, max_fps: float | None = None) -> None:
+    `lag_s` delays the stream time handed out (e.g. by the audio output's latency, so a frame
+    appears when the audio it reacts to is heard, not when it was handed to the sound card).
+    """
+
+    def __init__(self, max_fps: float | None = None, lag_s: float = 0.0) -> None:
         self.max_fps = max_fps
+        self.lag_s = lag_s
         self._t0: float | None = None
         self._next_s = 0.0
 
@@ -48,4 +53,4 @@ class WallClock:
             period_s = 1.0 / self.max_fps
             # Schedule the next slot from the ideal grid, but never try to catch up a backlog.
             self._next_s = max(self._next_s + period_s, t_s)
-        return t_s
+        return t_s - self.lag_s

@@ -72,9 +72,11 @@ def run_live(opts: LiveOptions, clock: Any = None,
             recorder = Recorder(opts.record, size, opts.show.fps, audio_rate=source.sample_rate,
                                 audio_channels=max(2, source.channels))
         if clock is None:
-            clock = WallClock(max_fps=opts.show.fps)
             if opts.audio_file is not None and opts.monitor and not opts.headless:
                 monitor = _start_monitor(opts.audio_file, say)
+            # With audio playing, run the picture behind by the output latency so they meet.
+            clock = WallClock(max_fps=opts.show.fps,
+                              lag_s=monitor.latency_s if monitor is not None else 0.0)
         frame_ms: list[float] = []
         start = getattr(clock, "start", None)
         if callable(start):
