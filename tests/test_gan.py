@@ -1,0 +1,146 @@
+"""The generator stage: our StyleGAN2 under the NVlabs contract, model files, the runner."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from vjgan.errors import VjganError
+from vjgan.gan import Generator, GeneratorRunner, load_generator, load_runner, save_generator
+from vjgan.gan.default import DEFAULT_CONFIG, build_default_generator, default_model_path
+
+TINY = dict(z_dim=16, w_dim=16, img_resolution=32, img_channels=3,
+            mapping_kwargs={"num_layers": 2},
+            synthesis_kwargs={"channel_base": 256, "channel_max": 32})
+
+
+def tiny(c_dim: int = 0, seed: int = 0) -> Generator:
+    torch.manual_seed(seed)
+    return Generator(c_dim=c_dim, **TINY).eval().requires_grad_(False)
+
+
+def test_nvlabs_contract_and_output_range():
+    G = tiny()
+    assert (G.z_dim, G.c_dim, G.w_dim, G.img_resolution, G.img_channels) == (16, 0, 16, 32, 3)
+    z = torch.randn(2, 16)
+    ws = G.mapping(z, None)
+    assert ws.shape == (2, G.num_ws, 16)
+    img = G.synthesis(ws, noise_mode="const")
+    assert img.shape == (2, 3, 32, 32) and torch.isfinite(img).all()
+    assert torch.equal(G(z, None, noise_mode="const"), img)
+    keys = set(G.state_dict())
+    for key in ("mapping.fc0.weight", "mapping.w_avg", "synthesis.b4.const",
+                "synthesis.b4.conv1.affine.weight", "synthesis.b8.conv0.weight",
+                "synthesis.b32.torgb.weight", "synthesis.b32.conv1.noise_const"):
+        assert key in keys
+
+
+def test_psi_zero_gives_the_average_image_for_any_z():
+    G = tiny()
+    a = G(torch.randn(1, 16), None, truncation_psi=0)
+    b = G(torch.randn(1, 16), None, truncation_psi=0)
+    assert torch.allclose(a, b, atol=1e-5)
+    assert not torch.allclose(G(torch.randn(1, 16), None), a, atol=1e-3)
+
+
+def test_class_vector_steers_a_conditional_model():
+    G = tiny(c_dim=5)
+    z = torch.randn(1, 16)
+    images = [G(z, torch.eye(5)[k : k + 1]) for k in range(5)]
+    assert all(not torch.allclose(images[0], im, atol=1e-3) for im in images[1:])
+
+
+def test_runner_is_deterministic_and_returns_uint8_frames():
+    runner = GeneratorRunner(tiny())
+    z = np.random.default_rng(0).standard_normal(16).astype(np.float32)
+    a, b = runner(z, None), runner(z, None)
+    assert a.dtype == np.uint8 and a.shape == (32, 32, 3) and a.flags["C_CONTIGUOUS"]
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, runner(-z, None))
+    with pytest.raises(VjganError, match="shape"):
+        runner(np.zeros(3, np.float32), None)
+
+
+def test_save_load_round_trip_is_bit_identical(tmp_path):
+    G = tiny(c_dim=3)
+    path = save_generator(G, tmp_path / "m.safetensors")
+    H = load_generator(path)
+    z, c = torch.randn(1, 16), torch.eye(3)[:1]
+    assert torch.equal(G(z, c), H(z, c))
+    assert H.init_kwargs == G.init_kwargs
+
+
+def test_shipped_default_model_renders_a_real_picture():
+    path = default_model_path()
+    assert path.is_file() and path.stat().st_size < 20e6
+    runner = load_runner(None)
+    assert runner.resolution == DEFAULT_CONFIG["img_resolution"] == 256
+    frame = runner(np.random.default_rng(1).standard_normal(runner.z_dim).astype(np.float32))
+    assert frame.shape == (256, 256, 3)
+    assert frame.std() > 20 and np.mean((frame == 0) | (frame == 255)) < 0.2  # not flat, not clipped
+
+
+def test_shipped_default_model_is_reproducible_from_its_seed():
+    rebuilt = build_default_generator()
+    shipped = load_generator(default_model_path())
+    z = torch.randn(1, rebuilt.z_dim)
+    assert torch.allclose(rebuilt(z, None), shipped(z, None), atol=1e-5)
+
+
+def _expect_error(path: Path, *needles: str) -> None:
+    with pytest.raises(VjganError) as err:
+        load_generator(path)
+    message = str(err.value)
+    assert path.name in message and "\n" not in message
+    for needle in needles:
+        assert needle in message, message
+
+
+def test_bad_model_files_are_refused_with_the_file_named(tmp_path):
+    _expect_error(tmp_path / "missing.safetensors", "not found")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x07" * 64)
+    _expect_error(junk, "safetensors")
+    plain = tmp_path / "plain.safetensors"
+    save_file({"x": torch.zeros(2)}, plain)
+    _expect_error(plain, "header")
+    good = save_generator(tiny(), tmp_path / "good.safetensors")
+    from safetensors import safe_open
+
+    with safe_open(str(good), framework="pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    tensors["mapping.fc0.weight"] = tensors["mapping.fc0.weight"][:, :8].contiguous()
+    wrong = tmp_path / "wrong.safetensors"
+    save_file(tensors, wrong, metadata=meta)
+    _expect_error(wrong, "mapping.fc0.weight")
+    del tensors["mapping.fc0.weight"]
+    short = tmp_path / "short.safetensors"
+    save_file(tensors, short, metadata=meta)
+    _expect_error(short, "mapping.fc0.weight", "missing")
+
+
+class _Payload:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_a_pickle_is_never_unpickled(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(pickle.dumps({"G_ema": _Payload(str(marker))}, protocol=2))
+    _expect_error(evil, "pickle")
+    assert not marker.exists()
+    torch_file = tmp_path / "evil.pt"
+    torch.save({"g_ema": _Payload(str(marker))}, torch_file)
+    with pytest.raises(VjganError):
+        load_generator(torch_file)
+    assert not marker.exists()
