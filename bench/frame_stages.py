@@ -21,6 +21,17 @@ def synthetic_music(rate: int, duration_s: float) -> np.ndarray:
     return np.stack([mono, mono], axis=1)
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=300)
@@ -61,8 +72,17 @@ def main() -> None:
         totals.append((t2 - t0) * 1e3)
     output.close()
 
+    import subprocess
+
+    import torch
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or None
     report = {
-        "machine": platform.processor() or platform.machine(),
+        "device": _cpu_name(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "commit": commit,
         "size": args.size,
         "frames": args.frames,
         "stages_ms": {k: {"p50": float(np.median(v)), "p99": float(np.percentile(v, 99))}

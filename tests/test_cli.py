@@ -175,3 +175,13 @@ def test_every_command_explains_its_flags():
     for flag in ("--audio-file", "--audio-device", "--model", "--fullscreen", "--display",
                  "--headless", "--duration", "--record"):
         assert flag in live
+
+
+def test_live_in_a_real_window(song, tmp_path):
+    """The windowed path (pygame + GL), under SDL's offscreen video driver: no --headless."""
+    out = tmp_path / "window.mp4"
+    run = vjgan("live", "--audio-file", str(song), "--duration", "1.5", "--size", "64",
+                "--record", str(out), env={"SDL_VIDEODRIVER": "offscreen"})
+    assert run.returncode == 0, run.stderr
+    frames = probe(out)["frames"]
+    assert len(frames) >= 3 and np.stack(frames).std() > 1.0
