@@ -153,6 +153,10 @@ def test_bad_model_leaves_no_partial_mp4(song, tmp_path):
 
 
 def test_no_audio_device_points_to_audio_file():
+    listing = vjgan("devices").stdout
+    inputs = listing.split("Audio outputs:")[0]
+    if "(none" not in inputs:
+        pytest.skip("this machine has an audio input, so the no-input error cannot occur")
     run = vjgan("live", "--headless", "--duration", "1")
     assert_clean_failure(run, "--audio-file")
 
