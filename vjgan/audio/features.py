@@ -24,6 +24,15 @@ class AudioFeatures:
     onset_t_s: float | None = None  # delay-compensated time of the (last) onset
     onset_detected_at_s: float | None = None  # stream time at which it was detected
     chroma: tuple[float, ...] = _ZERO_CHROMA  # 12 pitch classes C..B, max 1 (all 0 in silence)
+    onset_strength: float = 0.0  # aubio's onset detection function, rolling-normalised 0..1
+    low: float = 0.0  # band levels, rolling-normalised 0..1 (low < 250 Hz, mid, high > 4 kHz)
+    mid: float = 0.0
+    high: float = 0.0
+    percussive: float = 0.0  # 0..1 transient (hit) energy: drives pulse and flash
+    harmonic: float = 0.0  # 0..1 sustained (tonal) energy: drives motion and contrast
+    bpm: float = 0.0  # current tempo estimate, 0 while unknown
+    beat_phase: float = 0.0  # 0..1 position inside the current beat (0 = on the beat)
+    beat: bool = False  # a beat fell inside the span
 
     def __post_init__(self) -> None:
         if len(self.chroma) != CHROMA_BINS:
@@ -37,7 +46,7 @@ class AudioFeatures:
     def combine(blocks: Sequence["AudioFeatures"], t_s: float, duration_s: float) -> "AudioFeatures":
         """Merge the blocks that arrived during one frame into one frame record.
 
-        Peaks are kept (level, rms: max; onset: any), chroma is the most recent block's, so a
+        Peaks are kept (levels: max; onset, beat: any), chroma and tempo are the most recent block's, so a
         frame never misses a hit that happened between two frames, whatever the frame rate.
         With no blocks (audio stalled or finished) the record is silent.
         """
@@ -54,4 +63,13 @@ class AudioFeatures:
             onset_t_s=last_onset.onset_t_s if last_onset else None,
             onset_detected_at_s=last_onset.onset_detected_at_s if last_onset else None,
             chroma=blocks[-1].chroma,
+            onset_strength=max(b.onset_strength for b in blocks),
+            low=max(b.low for b in blocks),
+            mid=max(b.mid for b in blocks),
+            high=max(b.high for b in blocks),
+            percussive=max(b.percussive for b in blocks),
+            harmonic=max(b.harmonic for b in blocks),
+            bpm=blocks[-1].bpm,
+            beat_phase=blocks[-1].beat_phase,
+            beat=any(b.beat for b in blocks),
         )
