@@ -40,6 +40,49 @@ def test_nvlabs_contract_and_output_range():
         assert key in keys
 
 
+def test_batching_and_noise_modes_behave():
+    G = tiny()
+    z = torch.randn(3, 16)
+    batch = G(z, None)
+    for k in range(3):
+        assert torch.allclose(G(z[k : k + 1], None), batch[k : k + 1], atol=1e-5)
+    for name, p in G.named_parameters():
+        if name.endswith("noise_strength"):
+            p.fill_(0.5)
+    const = G(z, None, noise_mode="const")
+    assert torch.equal(const, G(z, None, noise_mode="const"))
+    assert not torch.allclose(const, G(z, None, noise_mode="none"), atol=1e-3)
+    assert not torch.allclose(G(z, None, noise_mode="random"), G(z, None, noise_mode="random"), atol=1e-3)
+    with pytest.raises(ValueError, match="noise_mode"):
+        G(z, None, noise_mode="sometimes")
+
+
+def _reference_upfirdn(x, f, up, pad0, pad1, gain):
+    """Textbook upfirdn: zero insertion, zero padding, true convolution with f * gain."""
+    n, c, h, w = x.shape
+    z = torch.zeros(n, c, h * up, w * up)
+    z[:, :, ::up, ::up] = x
+    z = torch.nn.functional.pad(z, [pad0, pad1, pad0, pad1])
+    k = (f.flip([0, 1]) * gain)[None, None].repeat(c, 1, 1, 1)
+    return torch.nn.functional.conv2d(z, k, groups=c)
+
+
+def test_upsampling_matches_the_reference_resampling_chain():
+    # NVlabs checkpoints only render correctly if our resampling lines up with theirs sample for sample.
+    from vjgan.gan.layers import make_resample_filter, modulated_conv2d, upsample2d
+
+    f = make_resample_filter([1, 3, 3, 1])
+    img = torch.randn(2, 3, 8, 8)
+    assert torch.allclose(upsample2d(img, f), _reference_upfirdn(img, f, 2, 2, 1, 4.0), atol=1e-5)
+    x, weight, styles = torch.randn(2, 4, 8, 8), torch.randn(5, 4, 3, 3), torch.randn(2, 4)
+    ours = modulated_conv2d(x, weight, styles, demodulate=True, up=2, padding=1, resample_filter=f)
+    for k in range(2):
+        w = weight * styles[k][None, :, None, None]
+        w = w * (w.square().sum([1, 2, 3]) + 1e-8).rsqrt()[:, None, None, None]
+        y = torch.nn.functional.conv_transpose2d(x[k : k + 1], w.transpose(0, 1), stride=2)
+        assert torch.allclose(ours[k : k + 1], _reference_upfirdn(y, f, 1, 1, 1, 4.0), atol=1e-4)
+
+
 def test_psi_zero_gives_the_average_image_for_any_z():
     G = tiny()
     a = G(torch.randn(1, 16), None, truncation_psi=0)
@@ -80,9 +123,16 @@ def test_shipped_default_model_renders_a_real_picture():
     assert path.is_file() and path.stat().st_size < 20e6
     runner = load_runner(None)
     assert runner.resolution == DEFAULT_CONFIG["img_resolution"] == 256
-    frame = runner(np.random.default_rng(1).standard_normal(runner.z_dim).astype(np.float32))
-    assert frame.shape == (256, 256, 3)
+    rng = np.random.default_rng(1)
+    frame = runner(rng.standard_normal(runner.z_dim).astype(np.float32))
+    assert frame.shape == (256, 256, 3) and frame.dtype == np.uint8
     assert frame.std() > 20 and np.mean((frame == 0) | (frame == 255)) < 0.2  # not flat, not clipped
+    assert np.abs(frame.astype(int) - frame.mean(axis=2, keepdims=True)).mean() > 10  # colour, not grey
+    other = runner(rng.standard_normal(runner.z_dim).astype(np.float32))
+    assert np.abs(frame.astype(int) - other.astype(int)).mean() > 10  # the latent changes the picture
+    with torch.no_grad():
+        raw = runner.G(torch.randn(2, runner.z_dim), None)
+    assert (raw.abs() < 1.5).float().mean() > 0.95  # roughly in [-1, 1]
 
 
 def test_shipped_default_model_is_reproducible_from_its_seed():
@@ -123,6 +173,75 @@ def test_bad_model_files_are_refused_with_the_file_named(tmp_path):
     short = tmp_path / "short.safetensors"
     save_file(tensors, short, metadata=meta)
     _expect_error(short, "mapping.fc0.weight", "missing")
+
+
+def _rewrite(src: Path, dst: Path, edit_meta=None, edit_tensors=None) -> Path:
+    from safetensors import safe_open
+
+    with safe_open(str(src), framework="pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    if edit_meta:
+        meta = edit_meta(meta)
+    if edit_tensors:
+        edit_tensors(tensors)
+    save_file(tensors, dst, metadata=meta)
+    return dst
+
+
+def test_bad_headers_and_extra_tensors_are_refused(tmp_path):
+    import json
+
+    good = save_generator(tiny(), tmp_path / "good.safetensors")
+
+    def with_header(**changes):
+        def edit(meta):
+            header = json.loads(meta["vjgan"])
+            header.update(changes)
+            return {"vjgan": json.dumps(header)}
+        return edit
+
+    _expect_error(_rewrite(good, tmp_path / "json.safetensors", lambda m: {"vjgan": "{not json"}), "JSON")
+    _expect_error(_rewrite(good, tmp_path / "arch.safetensors", with_header(arch="biggan")), "biggan", "stylegan2")
+    _expect_error(_rewrite(good, tmp_path / "newer.safetensors", with_header(version=99)), "upgrade")
+    bad_cfg = with_header(config={**tiny().init_kwargs, "img_resolution": 48})
+    _expect_error(_rewrite(good, tmp_path / "cfg.safetensors", bad_cfg), "img_resolution")
+    extra = _rewrite(good, tmp_path / "extra.safetensors",
+                     edit_tensors=lambda t: t.update({"synthesis.b64.torgb.weight": torch.zeros(3)}))
+    _expect_error(extra, "synthesis.b64.torgb.weight", "unexpected")
+    wrong = _rewrite(good, tmp_path / "shape.safetensors",
+                     edit_tensors=lambda t: t.update({"synthesis.b4.const": torch.zeros(32, 2, 2)}))
+    _expect_error(wrong, "synthesis.b4.const", "[32, 2, 2]", "[32, 4, 4]")
+    _expect_error(tmp_path, "folder")
+
+
+def test_runner_reports_bad_inputs_and_bad_paths(tmp_path):
+    with pytest.raises(VjganError, match="nope.safetensors"):
+        load_runner(tmp_path / "nope.safetensors")
+    runner = GeneratorRunner(tiny(c_dim=5))
+    z = np.zeros(16, np.float32)
+    with pytest.raises(VjganError, match="conditional"):
+        runner(z, None)
+    with pytest.raises(VjganError, match="NaN"):
+        runner(np.full(16, np.nan, np.float32), np.eye(5, dtype=np.float32)[0])
+    frames = [runner(z, np.eye(5, dtype=np.float32)[k]) for k in (0, 1)]
+    assert not np.array_equal(*frames)
+    if not torch.cuda.is_available():
+        with pytest.raises(VjganError, match="cuda"):
+            GeneratorRunner(tiny(), device="cuda")
+
+
+def test_truncation_in_the_runner_pulls_toward_the_average_frame():
+    G = tiny()
+    with torch.no_grad():
+        G.mapping.w_avg.copy_(G.mapping(torch.randn(256, 16), None).mean(dim=(0, 1)))
+    runner = GeneratorRunner(G)
+    rng = np.random.default_rng(3)
+    za, zb = (rng.standard_normal(16).astype(np.float32) for _ in range(2))
+    assert np.array_equal(runner(za, psi=0.0), runner(zb, psi=0.0))
+    far = np.abs(runner(za).astype(int) - runner(zb).astype(int)).mean()
+    near = np.abs(runner(za, psi=0.3).astype(int) - runner(zb, psi=0.3).astype(int)).mean()
+    assert near < far
 
 
 class _Payload:

@@ -111,53 +111,49 @@ def modulated_conv2d(
     bias: torch.Tensor | None = None,
     gain: float = 1.0,
 ) -> torch.Tensor:
-    """StyleGAN2 modulated convolution, fused as one grouped conv over the batch: gain * (conv + bias).
+    """StyleGAN2 modulated convolution: gain * (conv(x, weight modulated by styles) + bias).
 
-    x: [N, I, H, W]; weight: [O, I, kh, kw]; styles: [N, I]; bias: [O]. The modulated weights are
-    computed in float32 and cast to x.dtype. With up=2 the kernel is applied as a stride-2
-    transposed conv (true convolution, as in the reference implementation) followed by the FIR
-    low-pass filter; the bias is added after the filter. A channels_last x gives a channels_last
-    result (much faster with oneDNN on CPU).
+    x: [N, I, H, W]; weight: [O, I, kh, kw]; styles: [N, I]; bias: [O]. With up=2 the kernel is
+    applied as a stride-2 transposed conv (true convolution, as in the reference implementation)
+    followed by the FIR low-pass filter; the bias comes after the filter. A single image (N=1) folds
+    styles and demodulation into the weights (float32, then cast to x.dtype); a batch instead scales
+    the activations around one shared-weight conv, which oneDNN runs far faster than a grouped conv.
+    A channels_last x gives a channels_last result (several times faster on CPU).
     """
-    n, in_ch, h, w = x.shape
-    out_ch, _, kh, kw = weight.shape
-    channels_last = n > 1 and x.is_contiguous(memory_format=torch.channels_last)
+    n = x.shape[0]
     wts = weight.float()[None] * styles.float()[:, None, :, None, None]  # [N, O, I, kh, kw]
+    coefs = torch.full(wts.shape[:2], float(gain), device=x.device)
     if demodulate:
-        dcoefs = (wts.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
-        wts = wts * (dcoefs * gain)[:, :, None, None, None]
-    elif gain != 1.0:
-        wts = wts * gain
-    wts = wts.to(x.dtype)
-    b = None
-    if bias is not None:
-        b = bias.to(x.dtype) if gain == 1.0 else (bias * gain).to(x.dtype)
-        b = b.repeat(n) if n > 1 else b
-    if n > 1:  # (for n == 1 reshape would reset the batch stride and lose channels_last)
-        x = x.reshape(1, n * in_ch, h, w)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        coefs = coefs * (wts.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
+    b = None if bias is None else (bias if gain == 1.0 else bias * gain).to(x.dtype)
+    if n == 1:
+        wts = (wts[0] * coefs[0][:, None, None, None]).to(x.dtype)
+        return _conv(x, wts, up, padding, resample_filter, b)
+    x = x * styles.to(x.dtype)[:, :, None, None]
+    x = _conv(x, weight.to(x.dtype), up, padding, resample_filter, None)
+    coefs = coefs.to(x.dtype)[:, :, None, None]
+    return torch.addcmul(b[None, :, None, None], x, coefs) if b is not None else x * coefs
+
+
+def _conv(
+    x: torch.Tensor, weight: torch.Tensor, up: int, padding: int, f: torch.Tensor | None, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """conv2d (up=1) or stride-2 transposed conv + FIR low-pass (up=2), weight [O, I, kh, kw]."""
+    kh = weight.shape[-1]
     if up == 1:
-        x = F.conv2d(x, wts.reshape(n * out_ch, in_ch, kh, kw), bias=b, padding=padding, groups=n)
-    elif up == 2:
-        if resample_filter is None:
-            raise ValueError("modulated_conv2d with up=2 needs a resample_filter")
-        wts_t = wts.transpose(1, 2).reshape(n * in_ch, out_ch, kh, kw)
-        x = F.conv_transpose2d(x, wts_t, stride=2, groups=n)  # size 2H + kh - 2
-        # Low-pass, padding so the result is 2H + 2*padding - kh + 1 (2H for kh=3, padding=1).
-        fk = resample_filter.shape[-1]
-        pad0 = padding + (fk + 1) // 2 - (kh - 1)
-        pad1 = padding + (fk - 2) // 2 - (kh - 2)
-        if pad0 != pad1 or pad0 < 0:
-            x, pad0 = _pad_or_crop(x, -pad0, -pad1), 0
-        x = fir_filter(x, resample_filter, padding=pad0, gain=4.0, bias=b)
-    else:
+        return F.conv2d(x, weight, bias=bias, padding=padding)
+    if up != 2:
         raise ValueError(f"modulated_conv2d supports up=1 or up=2, got up={up}")
-    if n > 1:
-        x = x.reshape(n, out_ch, x.shape[-2], x.shape[-1])
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-    return x
+    if f is None:
+        raise ValueError("modulated_conv2d with up=2 needs a resample_filter")
+    x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)  # size 2H + kh - 2
+    # Low-pass, padded so the result is 2H + 2*padding - kh + 1 (2H for kh=3, padding=1).
+    fk = f.shape[-1]
+    pad0 = padding + (fk + 1) // 2 - (kh - 1)
+    pad1 = padding + (fk - 2) // 2 - (kh - 2)
+    if pad0 != pad1 or pad0 < 0:
+        x, pad0 = _pad_or_crop(x, -pad0, -pad1), 0
+    return fir_filter(x, f, padding=pad0, gain=4.0, bias=bias)
 
 
 class FullyConnected(torch.nn.Module):

@@ -47,6 +47,7 @@ def save_generator(G: Generator, path: str | Path) -> Path:
     os.close(fd)
     try:
         save_file(tensors, tmp_name, metadata={METADATA_KEY: header_json})
+        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; model files are ordinary readable files
         with open(tmp_name, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp_name, path)
