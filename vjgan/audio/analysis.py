@@ -1,8 +1,13 @@
-"""Per-block audio analysis: RMS, normalised level, aubio onsets and chroma, one record per hop.
+"""Per-block audio analysis, one `AudioFeatures` per hop: RMS and normalised level, aubio onsets and
+onset strength, chroma, band levels, a percussive / harmonic split, tempo and beats.
 
 The analyser is causal and keeps its own stream clock (samples consumed / sample rate), so it gives
 the same records whether it is fed a whole file at once, video-frame-sized chunks for an offline
-render, or whatever a live input delivered since the last frame.
+render, or whatever a live input delivered since the last frame. The onset detector runs every block;
+the costlier parts run on coarser hops counted from the start of the stream (chroma every
+`chroma_hop`, bands and the split every `spectrum_hop`, aubio's beat tracker every `tempo_hop`
+samples) and hold their value in between, so a block size that divides those hops gives the same
+values at the same stream times.
 """
 
 from __future__ import annotations
@@ -13,8 +18,13 @@ from dataclasses import dataclass
 import aubio
 import numpy as np
 
+from vjgan.audio.bands import BandSplit
 from vjgan.audio.chroma import chroma_matrix, matrix_support
+from vjgan.audio.envelope import EnvelopeFollower, LevelNormaliser
 from vjgan.audio.features import CHROMA_BINS, AudioFeatures
+from vjgan.audio.tempo import TempoTracker
+
+__all__ = ["AnalysisConfig", "Analyzer", "LevelNormaliser", "ONSET_METHODS", "analyze"]
 
 _ZERO_CHROMA = (0.0,) * CHROMA_BINS
 ONSET_METHODS = ("hfc", "energy", "complex", "phase", "wphase", "specdiff", "kl", "mkl", "specflux")
@@ -30,61 +40,80 @@ class AnalysisConfig:
     onset_threshold: float = 0.3  # aubio peak-picking threshold (higher: fewer onsets)
     onset_min_interval_s: float = 0.05  # two onsets are never reported closer than this
     onset_silence_db: float = -70.0  # aubio ignores onsets reported in blocks quieter than this
-    # aubio's reported onset time is corrected by this delay; None = aubio's own 4.3 hops plus a
-    # quarter of the onset window, which centres the error on clicks and drum hits with hfc
+    # aubio's reported onset time is corrected by this delay; None = a quarter of the onset window
+    # plus 4.3 hops (aubio's own figure) for hops up to window / 8, 3 hops for longer ones: measured on
+    # clicks and drum hits with hfc, this centres the error (median within 2.5 ms at hops 64..512)
     onset_delay_s: float | None = None
     chroma_window: int = 4096  # FFT size for chroma (4096 at 48 kHz: 11.7 Hz bins)
     # chroma is recomputed every chroma_hop samples (a multiple of hop; blocks in between repeat the
-    # latest): an 85 ms window barely moves in 2.7 ms, and aubio's pvoc is the costliest step
-    chroma_hop: int = 512
+    # latest): an 85 ms window barely moves in 21 ms (LSD's frames are 23 ms), and its 4096-point
+    # FFT is the costliest step
+    chroma_hop: int = 1024
     chroma_min_hz: float = 55.0
     chroma_max_hz: float = 5000.0
-    level_attack_s: float = 0.03  # how fast the normaliser follows a louder signal
-    level_release_s: float = 6.0  # how fast it relaxes after the music gets quieter
+    # bands (low < band_low_hz <= mid < band_high_hz <= high) and the percussive / harmonic split
+    # come from one Blackman-windowed FFT of spectrum_window samples every spectrum_hop samples
+    spectrum_window: int = 1024
+    spectrum_hop: int = 256
+    band_low_hz: float = 250.0
+    band_high_hz: float = 4000.0
+    band_floor_ratio: float = 0.03  # a band is never divided by less than this x the overall envelope
+    sustain_rise_s: float = 0.3  # per-bin sustained estimate: rises this slowly (hits stay out of it)
+    sustain_fall_s: float = 0.1  # ... and falls this fast (a lower envelope, "median-ish")
+    hpss_margin: float = 2.0  # a bin is transient only above margin x its sustained estimate
+    percussive_release_s: float = 0.1  # a hit holds the percussive value this long
+    harmonic_smooth_s: float = 0.05
+    # tempo: aubio's beat tracker on its own window and hop (a multiple of hop), see vjgan.audio.tempo
+    tempo_method: str = "default"
+    tempo_window: int = 1024
+    tempo_hop: int = 512
+    # `level` is the RMS of the last level_window samples (whole blocks, at least one), normalised: a
+    # window fixed in samples keeps it independent of the block size
+    level_window: int = 512
+    level_attack_s: float = 0.03  # how fast the normalisers follow a louder signal
+    level_release_s: float = 6.0  # how fast they relax after the music gets quieter
     level_floor_rms: float = 1e-3  # never normalise by less (room noise is not blown up to 1)
-    silence_rms: float = 1e-4  # below this a block is silent: level 0, chroma all zeros
+    silence_rms: float = 1e-4  # level window RMS below this: the block is silent (levels 0, chroma zeros)
 
     def __post_init__(self) -> None:
         if self.hop <= 0:
             raise ValueError(f"hop must be positive, got {self.hop}")
-        for name in ("onset_window", "chroma_window"):
+        for name in ("onset_window", "chroma_window", "spectrum_window", "tempo_window"):
             window = getattr(self, name)
             if window < self.hop or window % 2:
                 raise ValueError(f"{name} must be even and at least hop ({self.hop}), got {window}")
-        if self.chroma_hop < self.hop or self.chroma_hop % self.hop or self.chroma_hop > self.chroma_window:
-            raise ValueError(f"chroma_hop must be a multiple of hop ({self.hop}) and at most chroma_window, "
-                             f"got {self.chroma_hop}")
+        for name, window in (("chroma_hop", "chroma_window"), ("spectrum_hop", "spectrum_window"),
+                             ("tempo_hop", "tempo_window")):
+            value = getattr(self, name)
+            runs_every = self.part_hop(name)
+            if value <= 0 or runs_every % self.hop or self.hop % min(value, self.hop) \
+                    or runs_every > getattr(self, window):
+                raise ValueError(f"{name} must be a multiple of hop ({self.hop}) and at most {window}, "
+                                 f"got {value}")
+        if not 0.0 < self.band_low_hz < self.band_high_hz:
+            raise ValueError(f"band edges must satisfy 0 < band_low_hz < band_high_hz, "
+                             f"got {self.band_low_hz} and {self.band_high_hz}")
+        for name in ("sustain_rise_s", "sustain_fall_s", "percussive_release_s", "harmonic_smooth_s"):
+            if getattr(self, name) < 0.0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.sustain_rise_s < self.sustain_fall_s:
+            raise ValueError("sustain_rise_s must be >= sustain_fall_s (the sustained estimate is a lower "
+                             f"envelope), got {self.sustain_rise_s} and {self.sustain_fall_s}")
+        if self.level_window <= 0:
+            raise ValueError(f"level_window must be positive, got {self.level_window}")
         if self.level_attack_s < 0.0 or self.level_release_s <= 0.0:
             raise ValueError("level_attack_s must be >= 0 and level_release_s > 0")
+
+    def part_hop(self, name: str) -> int:
+        """Samples between two runs of a coarser part ("chroma_hop", "spectrum_hop", "tempo_hop"):
+        its own hop, or every block when blocks are longer than that."""
+        return max(int(getattr(self, name)), self.hop)
 
     def onset_delay_samples(self, sample_rate: int) -> int:
         if self.onset_delay_s is not None:
             return max(0, int(round(self.onset_delay_s * sample_rate)))
-        return int(round(4.3 * self.hop + self.onset_window / 4))
-
-
-class LevelNormaliser:
-    """Causal rolling normaliser: level = rms / envelope, envelope = fast-attack slow-release follower.
-
-    The same music at -30 dBFS and at -6 dBFS gives the same levels once the envelope has settled;
-    blocks below silence_rms give 0.
-    """
-
-    def __init__(self, block_s: float, attack_s: float, release_s: float, floor_rms: float,
-                 silence_rms: float) -> None:
-        self._attack = 1.0 - math.exp(-block_s / attack_s) if attack_s > 0.0 else 1.0
-        self._release = 1.0 - math.exp(-block_s / release_s)
-        self._floor_rms = max(floor_rms, silence_rms, 1e-12)
-        self._silence_rms = silence_rms
-        self.envelope_rms = 0.0
-
-    def __call__(self, rms: float) -> float:
-        env = self.envelope_rms
-        env += (self._attack if rms > env else self._release) * (rms - env)
-        self.envelope_rms = env
-        if rms < self._silence_rms:
-            return 0.0
-        return min(1.0, rms / max(env, self._floor_rms))
+        hops = 4.3 if 8 * self.hop <= self.onset_window else 3.0
+        return int(round(hops * self.hop + self.onset_window / 4))
 
 
 class Analyzer:
@@ -105,15 +134,29 @@ class Analyzer:
         self._onset.set_minioi_s(cfg.onset_min_interval_s)
         self._onset.set_silence(cfg.onset_silence_db)
         self._onset.set_delay(cfg.onset_delay_samples(self.sample_rate))
-        self._pvoc = aubio.pvoc(cfg.chroma_window, cfg.chroma_hop)
-        self._chroma_in = np.zeros(cfg.chroma_hop, dtype=np.float32)
-        self._chroma_in_n = 0
+        self._onset_strength = EnvelopeFollower(self.block_s, cfg.level_attack_s, cfg.level_release_s)
+        self._chroma_hop = cfg.part_hop("chroma_hop")
+        self._spectrum_hop = cfg.part_hop("spectrum_hop")
+        self._tempo_hop = cfg.part_hop("tempo_hop")
+        self._history = _History(max(cfg.chroma_window, cfg.spectrum_window, self._tempo_hop), cfg.hop)
+        n = np.arange(cfg.chroma_window)  # Hann ("hanningz", as aubio's phase vocoder)
+        self._chroma_window = (0.5 - 0.5 * np.cos(2.0 * np.pi * n / cfg.chroma_window)).astype(np.float32)
+        self._chroma_buf = np.empty(cfg.chroma_window, dtype=np.float32)
         self._chroma: tuple[float, ...] = _ZERO_CHROMA
         matrix = chroma_matrix(self.sample_rate, cfg.chroma_window, cfg.chroma_min_hz, cfg.chroma_max_hz)
         self._chroma_lo, self._chroma_hi = matrix_support(matrix)
         self._chroma_matrix = np.ascontiguousarray(matrix[:, self._chroma_lo : self._chroma_hi])
+        self._bands = BandSplit(
+            self.sample_rate, cfg.spectrum_window, self._spectrum_hop / self.sample_rate,
+            low_hz=cfg.band_low_hz, high_hz=cfg.band_high_hz, attack_s=cfg.level_attack_s,
+            release_s=cfg.level_release_s, floor_rms=cfg.level_floor_rms, band_floor_ratio=cfg.band_floor_ratio,
+            sustain_rise_s=cfg.sustain_rise_s, sustain_fall_s=cfg.sustain_fall_s, margin=cfg.hpss_margin,
+            percussive_release_s=cfg.percussive_release_s, harmonic_smooth_s=cfg.harmonic_smooth_s)
+        self._tempo = TempoTracker(self.sample_rate, self._tempo_hop, cfg.tempo_window, cfg.tempo_method)
         self._level = LevelNormaliser(self.block_s, cfg.level_attack_s, cfg.level_release_s,
                                       cfg.level_floor_rms, cfg.silence_rms)
+        self._level_energies = [0.0] * max(1, round(cfg.level_window / cfg.hop))  # per block, a ring
+        self._level_samples = len(self._level_energies) * cfg.hop
         self._pending = np.zeros(cfg.hop, dtype=np.float32)  # the incomplete block, if any
         self._pending_n = 0
         self._blocks_done = 0
@@ -155,29 +198,84 @@ class Analyzer:
     def _block(self, block: np.ndarray) -> AudioFeatures:
         cfg = self.config
         self._blocks_done += 1
-        t_s = self._blocks_done * cfg.hop / self.sample_rate
-        rms = math.sqrt(float(np.dot(block, block)) / cfg.hop)
-        level = self._level(rms)
+        done = self._blocks_done * cfg.hop  # samples since the start of the stream
+        t_s = done / self.sample_rate
+        energy = float(np.dot(block, block))
+        rms = math.sqrt(energy / cfg.hop)
+        energies = self._level_energies
+        energies[self._blocks_done % len(energies)] = energy
+        level_rms = math.sqrt(sum(energies) / self._level_samples)
+        level = self._level(level_rms)
+        self._history.push(block)
 
-        onset = bool(self._onset(block)[0] > 0.0)
+        onset, strength = self._detect_onset(block)
         onset_t_s = detected_at_s = None
         if onset:
             self.onset_count += 1
             detected_at_s = t_s
             onset_t_s = min(float(self._onset.get_last_s()), t_s)
-
-        n = self._chroma_in_n
-        self._chroma_in[n : n + cfg.hop] = block
-        self._chroma_in_n = n = n + cfg.hop
-        if n == cfg.chroma_hop:  # every chroma_hop: the phase vocoder slides its window on
-            self._chroma_in_n = 0
-            magnitudes = self._pvoc(self._chroma_in).norm[self._chroma_lo : self._chroma_hi]
-            energies = self._chroma_matrix @ magnitudes
-            peak = float(energies.max())
-            self._chroma = tuple((energies / peak).tolist()) if peak > 0.0 else _ZERO_CHROMA
-        chroma = self._chroma if rms >= cfg.silence_rms else _ZERO_CHROMA
+            self._tempo.onset(onset_t_s)
+        if done % self._chroma_hop == 0:
+            self._update_chroma(self._history.last(cfg.chroma_window))
+        if done % self._spectrum_hop == 0:
+            self._update_spectrum(self._history.last(cfg.spectrum_window))
+        if done % self._tempo_hop == 0:
+            self._tempo.frame(self._history.last(self._tempo_hop))
+        bpm, beat_phase, beat = self._tempo.block(t_s)
+        if level_rms < cfg.silence_rms:  # (the level window: one quiet block in a fade-out is not silence)
+            return AudioFeatures(t_s=t_s, duration_s=self.block_s, rms=rms, onset=onset, onset_t_s=onset_t_s,
+                                 onset_detected_at_s=detected_at_s, bpm=bpm, beat_phase=beat_phase, beat=beat)
+        bands = self._bands
         return AudioFeatures(t_s=t_s, duration_s=self.block_s, rms=rms, level=level, onset=onset,
-                             onset_t_s=onset_t_s, onset_detected_at_s=detected_at_s, chroma=chroma)
+                             onset_t_s=onset_t_s, onset_detected_at_s=detected_at_s, chroma=self._chroma,
+                             onset_strength=strength, low=bands.low, mid=bands.mid, high=bands.high,
+                             percussive=bands.percussive, harmonic=bands.harmonic, bpm=bpm,
+                             beat_phase=beat_phase, beat=beat)
+
+    # The parts below are separate methods so that bench/analysis_bench.py can time each one.
+
+    def _detect_onset(self, block: np.ndarray) -> tuple[bool, float]:
+        """aubio's onset decision, and its detection function rolling-normalised to 0..1."""
+        onset = bool(self._onset(block)[0] > 0.0)
+        descriptor = float(self._onset.get_descriptor())
+        envelope = self._onset_strength(descriptor)
+        if envelope <= 0.0:
+            return onset, 0.0
+        # in a quiet room the detection function of the noise must not read as full strength
+        gate = min(1.0, self._level.envelope_rms / self.config.level_floor_rms)
+        return onset, min(1.0, descriptor / envelope) * gate
+
+    def _update_chroma(self, frame: np.ndarray) -> None:
+        np.multiply(frame, self._chroma_window, out=self._chroma_buf)
+        magnitudes = np.abs(np.fft.rfft(self._chroma_buf)[self._chroma_lo : self._chroma_hi])
+        energies = self._chroma_matrix @ magnitudes
+        peak = float(energies.max())
+        self._chroma = tuple((energies / peak).tolist()) if peak > 0.0 else _ZERO_CHROMA
+
+    def _update_spectrum(self, frame: np.ndarray) -> None:
+        magnitudes = self._bands.spectrum(frame)
+        self._bands.update_bands(magnitudes)
+        self._bands.update_split(magnitudes)
+
+
+class _History:
+    """The latest `length` samples of the stream as a contiguous view (zeros before the start)."""
+
+    def __init__(self, length: int, hop: int) -> None:
+        self._length = length
+        self._buf = np.zeros(length + 64 * hop, dtype=np.float32)
+        self._end = length
+
+    def push(self, block: np.ndarray) -> None:
+        n = block.shape[0]
+        if self._end + n > self._buf.shape[0]:  # slide back to the front (every 64 blocks)
+            self._buf[: self._length] = self._buf[self._end - self._length : self._end]
+            self._end = self._length
+        self._buf[self._end : self._end + n] = block
+        self._end += n
+
+    def last(self, n: int) -> np.ndarray:
+        return self._buf[self._end - n : self._end]
 
 
 def _mono_float32(samples: np.ndarray) -> np.ndarray:
