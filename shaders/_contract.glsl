@@ -15,12 +15,17 @@ uniform sampler2D u_input;       // previous pass's output (== u_source for the 
 uniform sampler2D u_prev_output; // last frame's final output (black on the first frame)
 
 // Audio features (see vjgan/gfx/uniforms.py: FrameUniforms)
-uniform float u_level;
-uniform float u_onset;
-uniform float u_pulse;
+uniform float u_level;           // 0..1 loudness (rolling-normalised)
+uniform float u_onset;           // 1 on a frame with a detected onset, else 0
+uniform float u_pulse;           // the reactor's pulse
+uniform float u_low;             // 0..1 band levels: < 250 Hz, 250 Hz..4 kHz, > 4 kHz
+uniform float u_mid;
+uniform float u_high;
+uniform float u_percussive;      // 0..1 hit energy
+uniform float u_harmonic;        // 0..1 sustained energy
 uniform float u_chroma[12];
-uniform float u_bpm;
-uniform float u_beat_phase;
+uniform float u_bpm;             // 0 while the tempo is unknown
+uniform float u_beat_phase;      // 0..1 inside the current beat
 uniform float u_contrast_amp;
 uniform float u_flash_amp;
 

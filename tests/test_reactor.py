@@ -21,8 +21,10 @@ def _blocks(duration_s: float, onset_every_s: float | None = 0.5, level: float =
     out = []
     for i in range(n):
         chroma = C_MAJOR if i * HOP_S < duration_s / 2 else A_MINOR
+        since_hit_s = (i % hit_every) * HOP_S if hit_every else float("inf")
         out.append(AudioFeatures(t_s=(i + 1) * HOP_S, duration_s=HOP_S, level=level,
-                                 onset=bool(hit_every) and i % hit_every == 0,
+                                 onset=since_hit_s == 0.0, harmonic=level,
+                                 percussive=float(np.exp(-since_hit_s / 0.1)),
                                  chroma=chroma if harmony else (0.0,) * 12))
     return out
 
@@ -39,7 +41,7 @@ def _run(fps: float, blocks, seed=0, params=None, z_dim=64, c_dim=0):
         while k < len(blocks) and blocks[k].t_s <= t:
             mine.append(blocks[k])
             k += 1
-        frames[round(t, 6)] = reactor.step(mine, t, t - t_prev if i else 0.0)
+        frames[round(t, 6)] = reactor.step(mine, t, t - t_prev if i else 0.0)  # one mix drives all
         t_prev, i = t, i + 1
     return frames
 
@@ -115,3 +117,19 @@ def test_harmony_moves_an_unconditional_model():
     params = ReactParams(speed_fpm=0, motion_react=0.0, pulse_react=0.0)
     frames = _run(30, _blocks(4.0, level=0.0), params=params)
     assert np.abs(frames[3.9].z - frames[1.9].z).max() > 0.05  # C major -> A minor changed z
+
+
+def test_each_role_listens_to_its_own_stem():
+    """LSD's pulse_audio / motion_audio: drums on one input drive pulse, pads on another motion."""
+    drums = _blocks(2.0, onset_every_s=0.25, level=0.0, harmony=False)
+    pads = _blocks(2.0, onset_every_s=None, level=0.8)
+    params = ReactParams(speed_fpm=0, class_latent_react=0.0)
+    routed = LatentReactor(32, seed=0, params=params)
+    swapped = LatentReactor(32, seed=0, params=params)
+    still = LatentReactor(32, seed=0, params=params)
+    z0 = still.step({"pulse": [], "motion": [], "class": []}, 0.0, 0.0).z
+    a = routed.step({"pulse": drums, "motion": pads, "class": pads}, 2.0, 2.0)
+    b = swapped.step({"pulse": pads, "motion": drums, "class": pads}, 2.0, 2.0)
+    assert a.pulse > 0.1 and b.pulse < 1e-6  # pads have no hits
+    assert np.abs(a.z - a.pulse - z0).mean() > 0.5  # pads moved z
+    assert np.abs(b.z - b.pulse - z0).mean() < 1e-6  # drums (level 0 harmonic) did not

@@ -60,6 +60,10 @@ def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: st
                    help="latent seed: the same audio, seed and preset give the same frames (default 0)")
     p.add_argument("--preset", default="default", metavar="NAME",
                    help="a preset in presets/ (e.g. default, calm) or a path to a .toml file")
+    p.add_argument("--stem", action="append", default=[], metavar="ROLE=CH",
+                   help="drive a role (pulse, motion, class, contrast, flash) from one input channel "
+                        "(1-based, as printed on the interface) or 'mix'; repeatable, e.g. "
+                        "--stem pulse=1 --stem class=3 (default: every role hears the mix)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="consume this file at real time instead of line-in (rehearsal)")
     source.add_argument("--audio-device", metavar="NAME",
                         help="line-in device name (substring) or index; default: the system input")
+    live.add_argument("--sample-rate", type=int, default=48000, metavar="HZ",
+                      help="line-in sample rate (default 48000)")
+    live.add_argument("--channels", type=int, default=2, metavar="N",
+                      help="line-in channels to capture (default 2; more for stems)")
+    live.add_argument("--block", type=int, default=128, metavar="N",
+                      help="line-in block size in samples (default 128: 2.7 ms at 48 kHz)")
+    live.add_argument("--monitor-device", metavar="NAME",
+                      help="output device that plays --audio-file (default: the system output)")
     live.add_argument("--fullscreen", action="store_true", help="fullscreen window (projector)")
     live.add_argument("--display", type=int, default=0, metavar="N",
                       help="which display the window opens on (default 0)")
@@ -110,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="do not play --audio-file to the speakers")
     _add_show_flags(live, 60.0, "frame-rate cap of the show (default 60)")
 
+    analyze = sub.add_parser("analyze", help="analyse an audio file: onsets, tempo, bands, chroma",
+                             description="Run the live analyser over a file at block rate and write "
+                             "what it hears: onsets (estimated and detection times), BPM and beats, "
+                             "band levels and a chromagram, as columnar JSON and optionally a plot.")
+    analyze.add_argument("audio", type=Path, metavar="AUDIO", help="WAV, FLAC, OGG or MP3 file")
+    analyze.add_argument("--json", type=Path, required=True, metavar="OUT.json",
+                         help="where to write the analysis")
+    analyze.add_argument("--plot", type=Path, metavar="OUT.png",
+                         help="also draw waveform, onsets, band levels and chromagram")
+
     sub.add_parser("devices", help="list audio inputs and outputs",
                    description="List audio input and output devices with channels and rates.")
     return parser
@@ -117,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_options(args: argparse.Namespace) -> ShowOptions:
     return ShowOptions(model=args.model, size=args.size, seed=args.seed, preset=args.preset,
-                       fps=args.fps)
+                       fps=args.fps, stems=tuple(args.stem))
 
 
 def has_display() -> bool:
@@ -140,7 +162,9 @@ def cmd_live(args: argparse.Namespace) -> int:
     opts = LiveOptions(show=_show_options(args), audio_file=args.audio_file,
                        audio_device=args.audio_device, fullscreen=args.fullscreen,
                        display=args.display, headless=args.headless, duration_s=args.duration,
-                       record=args.record, monitor=not args.no_monitor)
+                       record=args.record, monitor=not args.no_monitor,
+                       sample_rate_hz=args.sample_rate, channels=args.channels, block=args.block,
+                       monitor_device=args.monitor_device)
     summary = run_live(opts)
     print(f"showed {summary.frames} frames in {summary.elapsed_s:.1f} s ({summary.fps:.1f} fps, "
           f"frame time p50 {summary.frame_ms_p50:.1f} ms, p99 {summary.frame_ms_p99:.1f} ms)")
@@ -169,6 +193,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from vjgan.audio.report import analyze_file, plot_report, write_json
+
+    report = analyze_file(args.audio)
+    write_json(report, args.json)
+    bpm = f"{report['bpm']:.1f} BPM" if report.get("bpm") else "no steady tempo"
+    print(f"wrote {args.json}: {len(report['onsets'])} onsets, {bpm}, "
+          f"{len(report['frames']['t'])} blocks of {report['hop']} samples")
+    if args.plot is not None:
+        plot_report(report, args.audio, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     from vjgan.audio.devices import describe_devices
 
@@ -176,7 +214,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "render": cmd_render, "live": cmd_live, "devices": cmd_devices}
+COMMANDS = {"demo": cmd_demo, "render": cmd_render, "live": cmd_live, "analyze": cmd_analyze,
+            "devices": cmd_devices}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

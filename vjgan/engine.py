@@ -13,8 +13,9 @@ from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
 
-from vjgan.audio.analysis import AnalysisConfig, Analyzer
+from vjgan.audio.analysis import AnalysisConfig
 from vjgan.audio.features import AudioFeatures
+from vjgan.audio.stems import StemAnalyzer, StemMap
 from vjgan.gfx.uniforms import FrameUniforms
 from vjgan.react.params import ReactParams
 from vjgan.react.reactor import Latents, LatentReactor
@@ -45,6 +46,7 @@ class EngineConfig:
     react: ReactParams = field(default_factory=ReactParams)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     classes: tuple[int, ...] | None = None  # pitch class -> model class (conditional models)
+    stems: StemMap | None = None  # role -> input channel; None: every role hears the mix
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class Engine:
         self.source = source
         self.generator = generator
         self.effects = effects
-        self.analyzer = Analyzer(source.sample_rate, self.config.analysis)
+        self.analyzer = StemAnalyzer(source.sample_rate, source.channels,
+                                     self.config.stems or StemMap(), self.config.analysis)
         self.reactor = LatentReactor(generator.z_dim, generator.c_dim, seed=self.config.seed,
                                      params=self.config.react, classes=self.config.classes)
         self._index = 0
@@ -85,10 +88,10 @@ class Engine:
 
         with clock("audio"):
             samples = self.source.read_until(t_s)
-            blocks = self.analyzer.process(samples)
-            features = AudioFeatures.combine(blocks, t_s, dt_s)
+            stems = self.analyzer.process(samples)
+            features = AudioFeatures.combine(stems["mix"], t_s, dt_s)
         with clock("react"):
-            latents = self.reactor.step(blocks, t_s, dt_s)
+            latents = self.reactor.step(stems, t_s, dt_s)
         with clock("generator"):
             image = self.generator(latents.z, latents.c, psi=self.config.react.psi)
         uniforms = FrameUniforms(
@@ -97,9 +100,17 @@ class Engine:
             level=features.level,
             onset=1.0 if features.onset else 0.0,
             pulse=latents.pulse,
+            low=features.low,
+            mid=features.mid,
+            high=features.high,
+            percussive=features.percussive,
+            harmonic=features.harmonic,
             chroma=features.chroma,
-            contrast_amp=latents.harmonic,
-            flash_amp=latents.percussive,
+            bpm=features.bpm,
+            beat_phase=features.beat_phase,
+            # LSD's contrast and flash follow the hits of their own stems (*_percussive=True).
+            contrast_amp=_peak_percussive(stems["contrast"]),
+            flash_amp=_peak_percussive(stems["flash"]),
         )
         with clock("effects"):
             output = self.effects.render(image, uniforms)
@@ -107,6 +118,10 @@ class Engine:
                              timings)
         self._index += 1
         return result
+
+
+def _peak_percussive(blocks: list[AudioFeatures]) -> float:
+    return max((b.percussive for b in blocks), default=0.0)
 
 
 class _StageTimer:

@@ -26,6 +26,10 @@ class LiveOptions:
     duration_s: float | None = None
     record: Path | None = None
     monitor: bool = True  # play an --audio-file to the output device when one exists
+    monitor_device: str | None = None
+    sample_rate_hz: int = 48000  # line-in only
+    channels: int = 2
+    block: int = 128
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ def open_source(opts: LiveOptions) -> Any:
 
     if opts.audio_file is not None:
         return FileSource(opts.audio_file)
-    return LineInSource(opts.audio_device)
+    return LineInSource(opts.audio_device, sample_rate=opts.sample_rate_hz, channels=opts.channels,
+                        block=opts.block)
 
 
 def run_live(opts: LiveOptions, clock: Any = None,
@@ -67,13 +72,14 @@ def run_live(opts: LiveOptions, clock: Any = None,
     try:
         output = open_output(size, headless=opts.headless, fullscreen=opts.fullscreen,
                              display=opts.display)
-        engine, chain = build_engine(source, runner, preset, output.ctx, size, opts.show.seed)
+        engine, chain = build_engine(source, runner, preset, output.ctx, size, opts.show.seed,
+                                     opts.show.stems)
         if opts.record is not None:
             recorder = Recorder(opts.record, size, opts.show.fps, audio_rate=source.sample_rate,
                                 audio_channels=max(2, source.channels))
         if clock is None:
             if opts.audio_file is not None and opts.monitor and not opts.headless:
-                monitor = _start_monitor(opts.audio_file, say)
+                monitor = _start_monitor(opts.audio_file, opts.monitor_device, say)
             # With audio playing, run the picture behind by the output latency so they meet.
             clock = WallClock(max_fps=opts.show.fps,
                               lag_s=monitor.latency_s if monitor is not None else 0.0)
@@ -83,10 +89,12 @@ def run_live(opts: LiveOptions, clock: Any = None,
             start()
         t_s = 0.0
         last_s: float | None = None
+        audio_status = "ok"
         while output.poll():
             t_s = clock.tick()
             if opts.duration_s is not None and t_s >= opts.duration_s:
                 break
+            audio_status = _report_audio_status(source, audio_status, t_s, say)
             result = engine.step(t_s)
             output.present(result.output)
             if recorder is not None:
@@ -121,10 +129,22 @@ def run_live(opts: LiveOptions, clock: Any = None,
         source.close()
 
 
-def _start_monitor(path: Path, say: Callable[[str], None]) -> Any:
+def _start_monitor(path: Path, device: str | None, say: Callable[[str], None]) -> Any:
     from vjgan.audio.playback import Monitor
 
-    monitor, reason = Monitor.try_start(path)
+    monitor, reason = Monitor.try_start(path, device=device)
     if monitor is None:
         say(f"vjgan: playing silently ({reason})")
     return monitor
+
+
+def _report_audio_status(source: Any, previous: str, t_s: float, say: Callable[[str], None]) -> str:
+    """Say when line-in is lost and when it is back; the show itself never waits for audio."""
+    status = getattr(source, "status", "ok")
+    reported = status if status in ("ok", "lost") else previous  # "starting" changes nothing yet
+    if reported != previous:
+        if reported == "lost":
+            say(f"vjgan: audio lost at {t_s:.1f} s — visuals continue, reconnecting to the input")
+        else:
+            say(f"vjgan: audio back at {t_s:.1f} s")
+    return reported

@@ -24,6 +24,7 @@ class ShowOptions:
     seed: int = 0
     preset: str = "default"
     fps: float = 30.0
+    stems: tuple[str, ...] = ()  # "ROLE=CH" assignments (1-based channels or "mix")
 
 
 def check_size(size: int) -> int:
@@ -49,10 +50,14 @@ def output_size(opts: ShowOptions, runner: Any) -> tuple[int, int]:
 
 
 def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
-                 size: tuple[int, int], seed: int) -> tuple["Engine", Any]:
+                 size: tuple[int, int], seed: int, stems: tuple[str, ...] = ()
+                 ) -> tuple["Engine", Any]:
+    from vjgan.audio.stems import parse_stem_args
     from vjgan.engine import Engine, EngineConfig
     from vjgan.gfx.effects import EffectChain
 
+    stem_map = parse_stem_args(list(stems), source.channels)
     chain = EffectChain(ctx, size, preset.effects)
-    engine = Engine(source, runner, chain, EngineConfig(seed=seed, react=preset.react))
+    engine = Engine(source, runner, chain,
+                    EngineConfig(seed=seed, react=preset.react, stems=stem_map))
     return engine, chain

@@ -44,7 +44,8 @@ def render_file(audio: Path, out: Path, opts: ShowOptions, progress: bool = True
         frames = max(1, round(duration_s * opts.fps))
         output = open_output(size, headless=True)
         try:
-            engine, chain = build_engine(source, runner, preset, output.ctx, size, opts.seed)
+            engine, chain = build_engine(source, runner, preset, output.ctx, size, opts.seed,
+                                         opts.stems)
             with Recorder(out, size, opts.fps, audio_rate=source.sample_rate) as recorder:
                 clock = FrameClock(opts.fps)
                 bar = tqdm(total=frames, unit="frame", desc=f"rendering {Path(out).name}",

@@ -20,6 +20,11 @@ class FrameUniforms:
     level: float = 0.0
     onset: float = 0.0
     pulse: float = 0.0
+    low: float = 0.0
+    mid: float = 0.0
+    high: float = 0.0
+    percussive: float = 0.0
+    harmonic: float = 0.0
     chroma: tuple[float, ...] = _ZERO12
     bpm: float = 0.0
     beat_phase: float = 0.0

@@ -24,7 +24,6 @@ class ReactParams:
     class_smooth_seconds: float = 1.0  # one-pole smoothing of the class vector
     class_complexity: float = 1.0  # scale of the class vector
     class_latent_react: float = 0.6  # unconditional models: pitch classes steer 12 latent directions
-    onset_decay_s: float = 0.12  # envelope of a detected hit (the percussive drive until stems exist)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

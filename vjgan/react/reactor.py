@@ -9,12 +9,15 @@ render share this code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence, Union
 
 import numpy as np
 
 from vjgan.audio.features import CHROMA_BINS, AudioFeatures
 from vjgan.react.params import ReactParams
+
+REACTOR_ROLES = ("pulse", "motion", "class")
+StemBlocks = Union[Mapping[str, Sequence[AudioFeatures]], Sequence[AudioFeatures]]
 
 LSD_FPS = 43.07  # the frame rate LSD's per-frame constants were tuned at
 MOTION_RANDOM_PERIOD_S = 4.0  # LSD redraws the per-dimension motion speeds every 4 s
@@ -74,7 +77,6 @@ class LatentReactor:
         self._class_raw = np.zeros(CHROMA_BINS)
         self._class_smooth = np.zeros(CHROMA_BINS)
         self._pulse = 0.0
-        self._onset_env = 0.0
         self._percussive = 0.0
         self._harmonic = 0.0
         self._t_s = 0.0
@@ -102,21 +104,29 @@ class LatentReactor:
         return p.truncation * _slerp(a, b, u)
 
     # -- one frame ---------------------------------------------------------------------------
-    def step(self, blocks: Sequence[AudioFeatures], t_s: float, dt_s: float) -> Latents:
+    def step(self, stems: StemBlocks, t_s: float, dt_s: float) -> Latents:
         """Advance by every analysis block that arrived for this frame, then build the frame's z.
 
-        The fast signals (hit envelope, pulse, level integral, class vector) advance per audio
-        block, on the audio's own time base, so the result does not depend on the frame rate; the
-        frame only samples them. With no blocks (audio stalled or ended) they decay over dt_s.
+        `stems` maps each role ("pulse", "motion", "class") to the blocks of the audio that drives
+        it (Lucid Sonic Dreams' pulse_audio / motion_audio / class_audio; the same list for all
+        roles when everything listens to the mix). A plain sequence of blocks drives every role.
+        The fast signals advance per audio block, on the audio's own time base, so the result does
+        not depend on the frame rate; the frame only samples them. A role with no blocks (audio
+        stalled or ended) decays over dt_s.
         """
         p = self.params
         self._t_s = t_s
+        silence = (AudioFeatures.silent(t_s, max(0.0, dt_s)),)
+        by_role = stems if isinstance(stems, Mapping) else {role: stems for role in REACTOR_ROLES}
+        for block in by_role.get("pulse") or silence:
+            self._advance_pulse(block)
         level_integral_s = 0.0
-        if not blocks:
-            blocks = (AudioFeatures.silent(t_s, max(0.0, dt_s)),)
-        for block in blocks:
-            level_integral_s += self._advance_block(block)
+        for block in by_role.get("motion") or silence:
+            level_integral_s += max(0.0, block.duration_s) * block.harmonic
+            self._harmonic = block.harmonic
         self._advance_motion(level_integral_s)
+        for block in by_role.get("class") or silence:
+            self._advance_class(block)
 
         z = self.base(t_s) + self._motion + self._pulse
         class_vector = self._class_smooth * p.class_complexity
@@ -137,25 +147,25 @@ class LatentReactor:
             class_vector=class_vector.astype(np.float32),
         )
 
-    def _advance_block(self, block: AudioFeatures) -> float:
-        """One analysis block: returns the integral of the harmonic level over it (level x s)."""
+    def _advance_pulse(self, block: AudioFeatures) -> None:
         p = self.params
         dt_s = max(0.0, block.duration_s)
-        self._onset_env = 1.0 if block.onset else self._onset_env * decay_factor(dt_s, p.onset_decay_s)
-        self._percussive = self._onset_env * max(block.level, 0.5)
-        self._harmonic = block.level
+        self._percussive = block.percussive
         # Pulse: one-pole toward pulse_react * percussive (LSD: 0.75 per 43-fps frame), with a fast
         # attack so a hit shows on the next frame instead of a frame or two late.
-        target = p.pulse_react * self._percussive
+        target = p.pulse_react * block.percussive
         keep = decay_factor(dt_s, PULSE_ATTACK_S if target > self._pulse else p.pulse_decay_s)
         self._pulse = keep * self._pulse + (1.0 - keep) * target
-        # Class vector: LSD's integrator (divide by the max), then one-pole smoothing.
+
+    def _advance_class(self, block: AudioFeatures) -> None:
+        """LSD's class integrator (add, then divide by the max), then one-pole smoothing."""
+        p = self.params
+        dt_s = max(0.0, block.duration_s)
         if any(block.chroma):
             self._class_raw = self._class_raw + p.class_pitch_react * LSD_FPS * dt_s * np.asarray(block.chroma)
             self._class_raw = self._class_raw / self._class_raw.max()
         keep = decay_factor(dt_s, p.class_smooth_seconds)
         self._class_smooth = keep * self._class_smooth + (1.0 - keep) * self._class_raw
-        return block.level * dt_s
 
     def _advance_motion(self, level_integral_s: float) -> None:
         p = self.params
