@@ -30,20 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vjgan.audio.analysis import AnalysisConfig, Analyzer, analyze  # noqa: E402
 from vjgan.audio.demo_track import synthesize_demo_track  # noqa: E402
+from bench.machine import cpu_name  # noqa: E402
 
 SR = 48000
 PARTS = ("onset", "chroma", "bands", "split", "tempo")
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def click_track(times_s: np.ndarray, duration_s: float, seed: int = 1) -> np.ndarray:

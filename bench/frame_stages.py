@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def synthetic_music(rate: int, duration_s: float) -> np.ndarray:
@@ -19,17 +22,6 @@ def synthetic_music(rate: int, duration_s: float) -> np.ndarray:
     beat = (np.mod(t, 0.5) < 0.05) * np.sin(2 * np.pi * 60 * t) * 0.6
     mono = (chord + beat).astype(np.float32)
     return np.stack([mono, mono], axis=1)
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -72,17 +64,15 @@ def main() -> None:
         totals.append((t2 - t0) * 1e3)
     output.close()
 
-    import subprocess
-
     import torch
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or None
+    from bench.machine import cpu_name, git_commit
+
     report = {
-        "device": _cpu_name(),
+        "device": cpu_name(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
-        "commit": commit,
+        "commit": git_commit(),
         "size": args.size,
         "frames": args.frames,
         "stages_ms": {k: {"p50": float(np.median(v)), "p99": float(np.percentile(v, 99))}
