@@ -1,29 +1,31 @@
-"""Live audio input: a PortAudio input stream whose callback only copies into a ring buffer.
+"""Live audio input that survives the stage: capture runs in a supervised child process.
 
-The ring buffer keeps its samples and counters in plain numpy arrays, so a later version can place
-both in shared memory and run the capture callback in a supervised child process unchanged.
+`LineInSource` is what the engine reads every frame. The sound card is opened in a child process
+(`vjgan.audio.capture_child`, a fresh interpreter, never a fork) whose PortAudio callback only copies
+into a lock-free ring buffer in shared memory. A supervisor thread (`vjgan.audio.supervisor`) kills
+that child by PID when its heartbeat stalls or it dies, and respawns one that reopens the device by
+name until it is back. `read_until` never blocks and never raises once the show runs: while audio
+is lost it returns silence (paced by the wall clock) and `status` says "lost".
 """
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
-from vjgan.audio.devices import NO_INPUT, import_sounddevice, resolve_device
+from vjgan.audio.capture_child import CALLBACK_ERRORS, N_COUNTERS, OVERFLOWS, STATUS_FLAGS, WRITTEN
+from vjgan.audio.devices import PORTAUDIO_MISSING, import_sounddevice, portaudio_available
+from vjgan.audio.supervisor import CaptureSupervisor
 from vjgan.errors import VjganError
 
-# indices into RingBuffer.counters (int64)
-WRITTEN = 0  # frames ever written
-OVERFLOWS = 1  # PortAudio reported input overflow (samples lost before they reached us)
-STATUS_FLAGS = 2  # callbacks with any other status flag set
-CALLBACK_ERRORS = 3  # exceptions caught inside the callback
-N_COUNTERS = 4
+__all__ = ["CALLBACK_ERRORS", "LineInSource", "N_COUNTERS", "OVERFLOWS", "RingBuffer", "STATUS_FLAGS", "WRITTEN"]
 
 
 class RingBuffer:
-    """Single-producer single-consumer float32 frame ring without locks.
+    """Single-producer single-consumer float32 frame ring without locks (may live in shared memory).
 
     The producer (audio callback) copies frames in and then bumps counters[WRITTEN]; the consumer
     copies out everything between its own read position and that count. If the consumer falls more
@@ -110,87 +112,110 @@ class RingBuffer:
 class LineInSource:
     """Live input from a sound card; `read_until` returns whatever arrived since the last call.
 
-    The stream is opened (and the device checked) on construction, and starts on `start()` or on
-    the first `read_until`. Stream time 0 is the first captured sample; t_s is ignored because
-    live input is paced by the sound card's clock.
+    The device is opened (and checked: name, channels, sample rate) on construction, which raises a
+    one-line VjganError when it cannot be used. Capture starts at once in the child; stream time 0 is
+    the first sample after `start()` (or the first `read_until`). t_s is ignored because live input
+    is paced by the sound card's clock.
     """
 
     duration_s: float | None = None  # live: unknown
     finished = False  # live input never runs out
 
     def __init__(self, device: str | int | None = None, sample_rate: int = 48000, channels: int = 2,
-                 block: int = 128, buffer_s: float = 2.0) -> None:
-        sd = import_sounddevice()
-        info = resolve_device(sd, device, "input")
-        self.device_name: str = info["name"]
-        self.device_index: int = int(info["index"])
+                 block: int = 128, buffer_s: float = 2.0, *, stall_s: float = 0.5,
+                 silence_when_lost: bool = True) -> None:
+        if not portaudio_available():  # checked here without initialising PortAudio in this process
+            import_sounddevice()  # raises the precise message: no sounddevice package, or no PortAudio
+            raise VjganError(PORTAUDIO_MISSING)
+        if int(sample_rate) <= 0 or int(block) <= 0 or buffer_s <= 0:
+            raise VjganError(f"line-in needs a positive sample rate, block and buffer (got {sample_rate} Hz, "
+                             f"block {block}, buffer {buffer_s} s)")
+        if int(channels) < 1:
+            raise VjganError(f"cannot capture {channels} channels — ask for at least 1 (--channels)")
         self.sample_rate = int(sample_rate)
-        self.channels = max(1, min(int(channels), int(info["max_input_channels"])))
+        self.channels = int(channels)
         self.block = int(block)
-        self.ring = RingBuffer(max(int(buffer_s * self.sample_rate), 4 * self.block), self.channels)
-        self._counters = self.ring.counters
+        self.silence_when_lost = silence_when_lost
+        capacity = max(int(buffer_s * self.sample_rate), 4 * self.block)
+        self._sup = CaptureSupervisor(device, self.sample_rate, self.channels, self.block, capacity, stall_s=stall_s)
+        self.ring = RingBuffer(capacity, self.channels, data=self._sup.data, counters=self._sup.ctl)
+        try:
+            info = self._sup.open()  # raises VjganError: no input, unknown name, channels, rate
+        except BaseException:
+            self._sup.close()
+            raise
+        self.device_name: str = str(info["name"])
+        self.device_index: int = int(info["index"])  # at opening; reopening goes by name
+        self.device_channels: int = int(info["max_input_channels"])
+        self.channel_names: tuple[str, ...] = tuple(f"in{i + 1}" for i in range(self.channels))
         self._started = False
         self._closed = False
-        try:
-            sd.check_input_settings(device=self.device_index, channels=self.channels, dtype="float32",
-                                    samplerate=self.sample_rate)
-            self._stream = sd.InputStream(device=self.device_index, samplerate=self.sample_rate,
-                                          channels=self.channels, dtype="float32", blocksize=self.block,
-                                          latency="low", callback=self._callback)
-        except (sd.PortAudioError, ValueError) as exc:  # check_input_settings may raise either
-            raise self._open_error(exc, float(info["default_samplerate"])) from exc
+        self._silence_cursor: float | None = None  # wall time up to which silence was returned
+        self._silence_frames = 0
 
-    def _open_error(self, exc: Exception, default_rate_hz: float) -> VjganError:
-        if "querying device -1" in str(exc):
-            return VjganError(NO_INPUT)
-        hint = "pick another device (`vjgan devices`) or use --audio-file FILE"
-        if "sample rate" in str(exc).lower():
-            hint = f"this device runs at {default_rate_hz:.0f} Hz: capture at that rate or pick another device"
-        return VjganError(f"cannot open audio input '{self.device_name}' ({self.channels} ch, "
-                          f"{self.sample_rate} Hz): {exc} — {hint}")
+    @property
+    def status(self) -> str:
+        """One of "starting" (no sample yet), "ok" (samples flowing), "lost" (reconnecting)."""
+        return self._sup.status
 
-    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        # Real-time thread: copy and count only. Never raise (an exception would stop capture).
-        try:
-            if status:
-                if status.input_overflow:
-                    self._counters[OVERFLOWS] += 1
-                else:
-                    self._counters[STATUS_FLAGS] += 1
-            self.ring.write(indata)
-        except Exception:  # noqa: BLE001 - counted, reported by stats(); capture goes on
-            self._counters[CALLBACK_ERRORS] += 1
+    @property
+    def last_error(self) -> str | None:
+        """Why audio was last lost (or why reopening fails right now), for the show's log."""
+        return self._sup.last_error
+
+    @property
+    def child_pid(self) -> int | None:
+        """PID of the capture process now running (None between a kill and the respawn)."""
+        return self._sup.child_pid
 
     def start(self) -> None:
+        """Stream time 0 is now: drop what was captured before."""
         if not self._started and not self._closed:
-            self._stream.start()
+            self.ring.read_new()
+            self.ring.dropped_frames = 0
             self._started = True
 
     def read_until(self, t_s: float) -> np.ndarray:
-        """All samples captured since the previous call (t_s is ignored for live input)."""
+        """All samples captured since the previous call (t_s is ignored for live input); while the
+        input is lost, silence for the time that passed. Never blocks, never raises once open."""
         if self._closed:
             return np.zeros((0, self.channels), dtype=np.float32)
         self.start()
-        return self.ring.read_new()
+        try:
+            data = self.ring.read_new()
+        except Exception:  # noqa: BLE001 - a show must go on; the supervisor reports the input's state
+            data = np.zeros((0, self.channels), dtype=np.float32)
+        lost_since = self._sup.lost_since if self._sup.status == "lost" else None
+        if lost_since is None or not self.silence_when_lost:
+            self._silence_cursor = None
+            return data
+        now = time.monotonic()
+        cursor = lost_since if self._silence_cursor is None else max(self._silence_cursor, lost_since)
+        n = min(int((now - cursor) * self.sample_rate), self.ring.capacity_frames)
+        if n <= 0:
+            return data
+        self._silence_cursor = cursor + n / self.sample_rate if n < self.ring.capacity_frames else now
+        self._silence_frames += n
+        return np.concatenate([data, np.zeros((n, self.channels), dtype=np.float32)])
 
-    def stats(self) -> dict[str, int]:
-        """Capture health: frames captured, overflows, other status flags, callback errors, dropped."""
-        c = self._counters
+    def stats(self) -> dict[str, Any]:
+        """Capture health: frames captured, overflows (xruns), other status flags, callback errors,
+        frames dropped because the reader fell a buffer behind, capture restarts, losses, seconds
+        without audio (lost_s), silence returned while lost, and the last outage's length."""
+        c, sup = self.ring.counters, self._sup
         return {"frames": int(c[WRITTEN]), "overflows": int(c[OVERFLOWS]), "status_flags": int(c[STATUS_FLAGS]),
-                "callback_errors": int(c[CALLBACK_ERRORS]), "dropped_frames": self.ring.dropped_frames}
+                "callback_errors": int(c[CALLBACK_ERRORS]), "dropped_frames": self.ring.dropped_frames,
+                "restarts": sup.restarts, "losses": sup.losses, "lost_s": round(sup.lost_s, 3),
+                "silence_frames": self._silence_frames, "last_outage_s": sup.last_outage_s}
 
     @property
     def active(self) -> bool:
-        return bool(self._started and not self._closed and self._stream.active)
+        return self._sup.status == "ok" and not self._closed
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._stream.stop()
-        finally:
-            self._stream.close()
+        if not self._closed:
+            self._closed = True
+            self._sup.close()
 
     def __enter__(self) -> "LineInSource":
         return self
@@ -198,3 +223,7 @@ class LineInSource:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            self.close()
