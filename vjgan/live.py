@@ -144,7 +144,12 @@ def _report_audio_status(source: Any, previous: str, t_s: float, say: Callable[[
     reported = status if status in ("ok", "lost") else previous  # "starting" changes nothing yet
     if reported != previous:
         if reported == "lost":
-            say(f"vjgan: audio lost at {t_s:.1f} s — visuals continue, reconnecting to the input")
+            why = getattr(source, "last_error", None)
+            say(f"vjgan: audio lost at {t_s:.1f} s{f' ({why})' if why else ''} — visuals continue, "
+                "reconnecting to the input")
         else:
-            say(f"vjgan: audio back at {t_s:.1f} s")
+            stats = source.stats() if hasattr(source, "stats") else {}
+            outage = stats.get("last_outage_s")
+            say(f"vjgan: audio back at {t_s:.1f} s"
+                + (f" after {outage:.2f} s without input" if outage else ""))
     return reported
