@@ -23,10 +23,14 @@ def test_live_show_survives_the_interface_being_pulled(tmp_path):
         env = dict(os.environ, **jack.env)
         show = subprocess.Popen(
             [sys.executable, "-m", "vjgan", "live", "--audio-device", "system", "--headless",
-             "--duration", "6", "--size", "64", "--fps", "20", "--record", str(out)],
+             "--duration", "8", "--size", "64", "--fps", "20", "--record", str(out)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(2.5)  # the show is up and listening
+            deadline = time.monotonic() + 60
+            while not any(p.startswith("vjgan-in:") for p in jack.ports()):
+                assert show.poll() is None and time.monotonic() < deadline, show.communicate()
+                time.sleep(0.1)  # wait until the show's capture process is listening
+            time.sleep(1.0)
             jack.kill()  # the interface is pulled out mid-show
             time.sleep(1.0)
             jack.start()  # and plugged back in
