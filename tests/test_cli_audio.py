@@ -73,3 +73,16 @@ def test_analyze_bad_file_is_one_line(tmp_path):
     run = vjgan("analyze", str(bad), "--json", str(tmp_path / "o.json"))
     assert_clean_failure(run, "bad.wav")
     assert not (tmp_path / "o.json").exists()
+
+
+def test_onset_method_is_selectable_and_changes_the_analysis(tmp_path):
+    song, truth = _click_track(tmp_path / "m.wav")
+    results = {}
+    for method in ("hfc", "energy"):
+        out = tmp_path / f"{method}.json"
+        run = vjgan("analyze", str(song), "--json", str(out), "--onset-method", method)
+        assert run.returncode == 0, run.stderr
+        results[method] = json.loads(out.read_text())
+    assert results["hfc"]["onsets"] != results["energy"]["onsets"]
+    run = vjgan("analyze", str(song), "--json", str(tmp_path / "x.json"), "--onset-method", "magic")
+    assert_clean_failure(run, "--onset-method")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from vjgan import __version__
+from vjgan.audio.analysis import ONSET_METHODS
 from vjgan.errors import VjganError
 from vjgan.pipeline import MAX_SIZE, MIN_SIZE, ShowOptions
 
@@ -50,7 +51,14 @@ def _fps(text: str) -> float:
     return value
 
 
+def _add_onset_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--onset-method", default="hfc", choices=ONSET_METHODS, metavar="NAME",
+                   help="aubio onset detection function (default hfc, tuned on music; "
+                        f"one of {', '.join(ONSET_METHODS)})")
+
+
 def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: str) -> None:
+    _add_onset_flag(p)
     p.add_argument("--model", type=Path, metavar="PATH",
                    help="generator model file (.safetensors); default: the bundled model")
     p.add_argument("--size", type=_size, metavar="N",
@@ -131,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="where to write the analysis")
     analyze.add_argument("--plot", type=Path, metavar="OUT.png",
                          help="also draw waveform, onsets, band levels and chromagram")
+    _add_onset_flag(analyze)
 
     sub.add_parser("devices", help="list audio inputs and outputs",
                    description="List audio input and output devices with channels and rates.")
@@ -139,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_options(args: argparse.Namespace) -> ShowOptions:
     return ShowOptions(model=args.model, size=args.size, seed=args.seed, preset=args.preset,
-                       fps=args.fps, stems=tuple(args.stem))
+                       fps=args.fps, stems=tuple(args.stem), onset_method=args.onset_method)
 
 
 def has_display() -> bool:
@@ -194,9 +203,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from vjgan.audio.analysis import AnalysisConfig
     from vjgan.audio.report import analyze_file, plot_report, write_json
 
-    report = analyze_file(args.audio)
+    report = analyze_file(args.audio, AnalysisConfig(onset_method=args.onset_method))
     write_json(report, args.json)
     bpm = f"{report['bpm']:.1f} BPM" if report.get("bpm") else "no steady tempo"
     print(f"wrote {args.json}: {len(report['onsets'])} onsets, {bpm}, "

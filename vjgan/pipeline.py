@@ -25,6 +25,7 @@ class ShowOptions:
     preset: str = "default"
     fps: float = 30.0
     stems: tuple[str, ...] = ()  # "ROLE=CH" assignments (1-based channels or "mix")
+    onset_method: str = "hfc"  # aubio onset detection function
 
 
 def check_size(size: int) -> int:
@@ -50,8 +51,9 @@ def output_size(opts: ShowOptions, runner: Any) -> tuple[int, int]:
 
 
 def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
-                 size: tuple[int, int], seed: int, stems: tuple[str, ...] = ()
-                 ) -> tuple["Engine", Any]:
+                 size: tuple[int, int], seed: int, stems: tuple[str, ...] = (),
+                 onset_method: str = "hfc") -> tuple["Engine", Any]:
+    from vjgan.audio.analysis import AnalysisConfig
     from vjgan.audio.stems import parse_stem_args
     from vjgan.engine import Engine, EngineConfig
     from vjgan.gfx.effects import EffectChain
@@ -59,5 +61,6 @@ def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
     stem_map = parse_stem_args(list(stems), source.channels)
     chain = EffectChain(ctx, size, preset.effects)
     engine = Engine(source, runner, chain,
-                    EngineConfig(seed=seed, react=preset.react, stems=stem_map))
+                    EngineConfig(seed=seed, react=preset.react, stems=stem_map,
+                                 analysis=AnalysisConfig(onset_method=onset_method)))
     return engine, chain

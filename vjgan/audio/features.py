@@ -19,7 +19,7 @@ class AudioFeatures:
     t_s: float  # end of the span
     duration_s: float  # length of the span
     rms: float = 0.0  # raw RMS of the mono mix, linear full-scale
-    level: float = 0.0  # RMS after rolling normalisation, 0..1
+    level: float = 0.0  # RMS of the last 512 samples after rolling normalisation, 0..1
     onset: bool = False  # an onset was detected inside the span
     onset_t_s: float | None = None  # delay-compensated time of the (last) onset
     onset_detected_at_s: float | None = None  # stream time at which it was detected
