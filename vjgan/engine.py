@@ -8,8 +8,9 @@ never looks at a wall clock, so the same input and seed give the same frames eit
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
 
@@ -82,17 +83,16 @@ class Engine:
 
     def step(self, t_s: float) -> FrameResult:
         timings: dict[str, float] = {}
-        clock = _StageTimer(timings)
         dt_s = 0.0 if self._last_t_s is None else max(0.0, t_s - self._last_t_s)
         self._last_t_s = t_s
 
-        with clock("audio"):
+        with _timed(timings, "audio"):
             samples = self.source.read_until(t_s)
             stems = self.analyzer.process(samples)
             features = AudioFeatures.combine(stems["mix"], t_s, dt_s)
-        with clock("react"):
+        with _timed(timings, "react"):
             latents = self.reactor.step(stems, t_s, dt_s)
-        with clock("generator"):
+        with _timed(timings, "generator"):
             image = self.generator(latents.z, latents.c, psi=self.config.react.psi)
         uniforms = FrameUniforms(
             time_s=t_s,
@@ -112,7 +112,7 @@ class Engine:
             contrast_amp=_peak_percussive(stems["contrast"]),
             flash_amp=_peak_percussive(stems["flash"]),
         )
-        with clock("effects"):
+        with _timed(timings, "effects"):
             output = self.effects.render(image, uniforms)
         result = FrameResult(self._index, t_s, dt_s, features, latents, uniforms, samples, output,
                              timings)
@@ -124,23 +124,8 @@ def _peak_percussive(blocks: list[AudioFeatures]) -> float:
     return max((b.percussive for b in blocks), default=0.0)
 
 
-class _StageTimer:
-    def __init__(self, into: dict[str, float]) -> None:
-        self._into = into
-
-    def __call__(self, name: str) -> "_Stage":
-        return _Stage(self._into, name)
-
-
-class _Stage:
-    def __init__(self, into: dict[str, float], name: str) -> None:
-        self._into, self._name, self._t0 = into, name, 0.0
-
-    def __enter__(self) -> None:
-        self._t0 = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self._into[self._name] = (time.perf_counter() - self._t0) * 1e3
-
-
-FrameCallback = Callable[[FrameResult], None]
+@contextmanager
+def _timed(into: dict[str, float], stage: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    yield
+    into[stage] = (time.perf_counter() - t0) * 1e3

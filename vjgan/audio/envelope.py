@@ -36,16 +36,16 @@ class LevelNormaliser:
 
     def __init__(self, block_s: float, attack_s: float, release_s: float, floor_rms: float,
                  silence_rms: float) -> None:
-        self._attack = 1.0 - math.exp(-block_s / attack_s) if attack_s > 0.0 else 1.0
-        self._release = 1.0 - math.exp(-block_s / release_s)
+        self._envelope = EnvelopeFollower(block_s, attack_s, release_s)
         self._floor_rms = max(floor_rms, silence_rms, 1e-12)
         self._silence_rms = silence_rms
-        self.envelope_rms = 0.0
+
+    @property
+    def envelope_rms(self) -> float:
+        return self._envelope.value
 
     def __call__(self, rms: float) -> float:
-        env = self.envelope_rms
-        env += (self._attack if rms > env else self._release) * (rms - env)
-        self.envelope_rms = env
+        env = self._envelope(rms)
         if rms < self._silence_rms:
             return 0.0
         return min(1.0, rms / max(env, self._floor_rms))

@@ -1,7 +1,7 @@
 """The latent reactor: Lucid Sonic Dreams' pulse, motion, class and base drift, causal and per second.
 
-Given one `AudioFeatures` record per video frame and the frame's duration, it returns the latent
-`z` (and class vector `c` for conditional models). The same features and seed always give the same
+Given the analysis blocks that arrived for a video frame (per role: pulse, motion, class) and the
+frame's time, it returns the latent `z` (and class vector `c` for conditional models). The same features and seed always give the same
 latents, at any frame rate the trajectory follows the same curves in seconds, and live and offline
 render share this code.
 """
@@ -13,6 +13,7 @@ from typing import Mapping, Sequence, Union
 
 import numpy as np
 
+from vjgan.audio.envelope import one_pole_coefficient
 from vjgan.audio.features import CHROMA_BINS, AudioFeatures
 from vjgan.react.params import ReactParams
 
@@ -21,8 +22,8 @@ StemBlocks = Union[Mapping[str, Sequence[AudioFeatures]], Sequence[AudioFeatures
 
 LSD_FPS = 43.07  # the frame rate LSD's per-frame constants were tuned at
 MOTION_RANDOM_PERIOD_S = 4.0  # LSD redraws the per-dimension motion speeds every 4 s
-TRUNCNORM_BOUND = 2.0
-PULSE_ATTACK_S = 0.01  # rise time of the pulse toward a hit  # LSD draws keyframes from a normal truncated at +-2
+TRUNCNORM_BOUND = 2.0  # LSD draws keyframes from a normal truncated at +-2
+PULSE_ATTACK_S = 0.01  # rise time of the pulse toward a hit
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,6 @@ class Latents:
     percussive: float  # 0..1 hit envelope (drives pulse and flash)
     harmonic: float  # 0..1 sustained level (drives motion and contrast)
     class_vector: np.ndarray  # (12,) per pitch class, max = class_complexity
-
-
-def decay_factor(dt_s: float, time_constant_s: float) -> float:
-    """Fraction of a one-pole state kept after dt_s (exact for any step size)."""
-    if time_constant_s <= 0.0:
-        return 0.0
-    return float(np.exp(-dt_s / time_constant_s))
 
 
 def _truncnorm(rng: np.random.Generator, size: int, bound: float) -> np.ndarray:
@@ -154,8 +148,8 @@ class LatentReactor:
         # Pulse: one-pole toward pulse_react * percussive (LSD: 0.75 per 43-fps frame), with a fast
         # attack so a hit shows on the next frame instead of a frame or two late.
         target = p.pulse_react * block.percussive
-        keep = decay_factor(dt_s, PULSE_ATTACK_S if target > self._pulse else p.pulse_decay_s)
-        self._pulse = keep * self._pulse + (1.0 - keep) * target
+        rate = PULSE_ATTACK_S if target > self._pulse else p.pulse_decay_s
+        self._pulse += one_pole_coefficient(dt_s, rate) * (target - self._pulse)
 
     def _advance_class(self, block: AudioFeatures) -> None:
         """LSD's class integrator (add, then divide by the max), then one-pole smoothing."""
@@ -164,8 +158,8 @@ class LatentReactor:
         if any(block.chroma):
             self._class_raw = self._class_raw + p.class_pitch_react * LSD_FPS * dt_s * np.asarray(block.chroma)
             self._class_raw = self._class_raw / self._class_raw.max()
-        keep = decay_factor(dt_s, p.class_smooth_seconds)
-        self._class_smooth = keep * self._class_smooth + (1.0 - keep) * self._class_raw
+        weight = one_pole_coefficient(dt_s, p.class_smooth_seconds)
+        self._class_smooth = self._class_smooth + weight * (self._class_raw - self._class_smooth)
 
     def _advance_motion(self, level_integral_s: float) -> None:
         p = self.params
