@@ -38,7 +38,7 @@ def main() -> None:
     from vjgan.control.presets import load_preset
     from vjgan.gan import load_runner
     from vjgan.gfx.display import open_output
-    from vjgan.pipeline import build_engine
+    from vjgan.pipeline import ShowOptions, build_engine
 
     rate = 48000
     total = args.frames + args.warmup
@@ -46,7 +46,7 @@ def main() -> None:
     runner = load_runner(None)
     output = open_output((args.size, args.size), headless=True)
     engine, chain = build_engine(source, runner, load_preset("default"), output.ctx,
-                                 (args.size, args.size), seed=0)
+                                 (args.size, args.size), ShowOptions(size=args.size))
     clock = FrameClock(args.fps)
     stages: dict[str, list[float]] = {}
     totals = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
@@ -11,7 +10,7 @@ from typing import NoReturn, Sequence
 from vjgan import __version__
 from vjgan.audio.analysis import ONSET_METHODS
 from vjgan.errors import VjganError
-from vjgan.pipeline import MAX_SIZE, MIN_SIZE, ShowOptions
+from vjgan.pipeline import SIZE_RULE, ShowOptions, size_ok
 
 DEMO_OUTPUT = Path("demo.mp4")
 
@@ -38,9 +37,8 @@ def _size(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pixels") from None
-    if not MIN_SIZE <= value <= MAX_SIZE or value % 2:
-        raise argparse.ArgumentTypeError(
-            f"{value} must be an even number of pixels from {MIN_SIZE} to {MAX_SIZE} (e.g. 512)")
+    if not size_ok(value):
+        raise argparse.ArgumentTypeError(f"{value} {SIZE_RULE}")
     return value
 
 
@@ -151,10 +149,6 @@ def _show_options(args: argparse.Namespace) -> ShowOptions:
                        fps=args.fps, stems=tuple(args.stem), onset_method=args.onset_method)
 
 
-def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def cmd_render(args: argparse.Namespace) -> int:
     from vjgan.render import render_file
 
@@ -185,8 +179,10 @@ def cmd_live(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from vjgan.audio.demo_track import ensure_demo_track
 
+    from vjgan.gfx.display import desktop_display_present
+
     track = ensure_demo_track()
-    if not args.headless and has_display():
+    if not args.headless and desktop_display_present():
         from vjgan.live import LiveOptions, run_live
 
         try:

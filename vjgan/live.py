@@ -72,8 +72,7 @@ def run_live(opts: LiveOptions, clock: Any = None,
     try:
         output = open_output(size, headless=opts.headless, fullscreen=opts.fullscreen,
                              display=opts.display)
-        engine, chain = build_engine(source, runner, preset, output.ctx, size, opts.show.seed,
-                                     opts.show.stems, opts.show.onset_method)
+        engine, chain = build_engine(source, runner, preset, output.ctx, size, opts.show)
         if opts.record is not None:
             recorder = Recorder(opts.record, size, opts.show.fps, audio_rate=source.sample_rate,
                                 audio_channels=max(2, source.channels))

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from vjgan.engine import AudioSource, Engine
 
 MIN_SIZE, MAX_SIZE = 16, 4096
+SIZE_RULE = f"must be an even number of pixels from {MIN_SIZE} to {MAX_SIZE} (e.g. 512)"
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,13 @@ class ShowOptions:
     onset_method: str = "hfc"  # aubio onset detection function
 
 
+def size_ok(size: int) -> bool:
+    return MIN_SIZE <= size <= MAX_SIZE and size % 2 == 0
+
+
 def check_size(size: int) -> int:
-    if not MIN_SIZE <= size <= MAX_SIZE or size % 2:
-        raise VjganError(f"--size {size}: the output size must be an even number of pixels from "
-                         f"{MIN_SIZE} to {MAX_SIZE} (e.g. --size 512)")
+    if not size_ok(size):
+        raise VjganError(f"--size {size}: the output size {SIZE_RULE}")
     return size
 
 
@@ -51,16 +55,15 @@ def output_size(opts: ShowOptions, runner: Any) -> tuple[int, int]:
 
 
 def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
-                 size: tuple[int, int], seed: int, stems: tuple[str, ...] = (),
-                 onset_method: str = "hfc") -> tuple["Engine", Any]:
+                 size: tuple[int, int], opts: ShowOptions) -> tuple["Engine", Any]:
     from vjgan.audio.analysis import AnalysisConfig
     from vjgan.audio.stems import parse_stem_args
     from vjgan.engine import Engine, EngineConfig
     from vjgan.gfx.effects import EffectChain
 
-    stem_map = parse_stem_args(list(stems), source.channels)
+    stem_map = parse_stem_args(list(opts.stems), source.channels)
     chain = EffectChain(ctx, size, preset.effects)
     engine = Engine(source, runner, chain,
-                    EngineConfig(seed=seed, react=preset.react, stems=stem_map,
-                                 analysis=AnalysisConfig(onset_method=onset_method)))
+                    EngineConfig(seed=opts.seed, react=preset.react, stems=stem_map,
+                                 analysis=AnalysisConfig(onset_method=opts.onset_method)))
     return engine, chain

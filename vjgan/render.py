@@ -44,8 +44,7 @@ def render_file(audio: Path, out: Path, opts: ShowOptions, progress: bool = True
         frames = max(1, round(duration_s * opts.fps))
         output = open_output(size, headless=True)
         try:
-            engine, chain = build_engine(source, runner, preset, output.ctx, size, opts.seed,
-                                         opts.stems, opts.onset_method)
+            engine, chain = build_engine(source, runner, preset, output.ctx, size, opts)
             with Recorder(out, size, opts.fps, audio_rate=source.sample_rate) as recorder:
                 clock = FrameClock(opts.fps)
                 bar = tqdm(total=frames, unit="frame", desc=f"rendering {Path(out).name}",

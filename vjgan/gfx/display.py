@@ -127,13 +127,18 @@ class WindowOutput(Output):
         pygame.display.quit()
 
 
+def desktop_display_present() -> bool:
+    """A desktop session a person can see (X11 or Wayland) is named in the environment."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _display_available() -> bool:
     if not sys.platform.startswith("linux"):
         return True
     driver = os.environ.get("SDL_VIDEODRIVER", "").lower()
     if driver and driver not in ("x11", "wayland"):
         return True  # offscreen, kmsdrm, ...: an explicit choice, let SDL try
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return desktop_display_present()
 
 
 def _open_window(size: tuple[int, int], fullscreen: bool, display: int, title: str) -> WindowOutput:
