@@ -74,10 +74,18 @@ class _SourceBase:
 
 
 class FileSource(_SourceBase):
-    """An audio file (WAV, FLAC, OGG, MP3 through libsndfile), streamed from disk as it is read."""
+    """An audio file (WAV, FLAC, OGG, MP3 through libsndfile), streamed from disk as it is read.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    `start_s` and `duration_s` pick a window of the song (Lucid Sonic Dreams' start/duration):
+    stream time 0 is the first sample at or after start_s, and reading stops after duration_s
+    (None: the rest of the file; a window past the end is clipped at the end). `frames` and
+    `duration_s` describe the window; `start_s` becomes the exact time of its first sample.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], start_s: float = 0.0,
+                 duration_s: float | None = None) -> None:
         self.path = Path(path)
+        start_s, duration_s = self._check_window(start_s, duration_s)
         if not self.path.exists():
             raise VjganError(f"audio file not found: {self.path} — check the path")
         if self.path.is_dir():
@@ -93,14 +101,52 @@ class FileSource(_SourceBase):
             raise VjganError(f"cannot read audio file {self.path}: {reason} — {SUPPORTED}") from exc
         self.sample_rate = int(self._file.samplerate)
         self.channels = int(self._file.channels)
-        self.frames = int(self._file.frames)
-        if self.frames <= 0:
+        file_frames = int(self._file.frames)
+        if file_frames <= 0:
             self._file.close()
             raise VjganError(f"audio file {self.path} has no samples (0 frames) — {SUPPORTED}")
+        try:
+            self.start_frame = self._seek(start_s, file_frames)
+        except BaseException:
+            self._file.close()
+            raise
+        self.start_s = self.start_frame / self.sample_rate
+        self.frames = file_frames - self.start_frame  # samples in the window
+        if duration_s is not None and math.isfinite(duration_s):
+            self.frames = min(self.frames, max(1, frames_before(duration_s, self.sample_rate)))
         self.duration_s: float | None = self.frames / self.sample_rate
-        self.position = 0  # samples returned so far
+        self.position = 0  # samples returned so far (window-relative)
         self.finished = False
         self._closed = False
+
+    def _check_window(self, start_s: float, duration_s: float | None) -> tuple[float, float | None]:
+        try:
+            start = float(start_s)
+            duration = None if duration_s is None else float(duration_s)
+        except (TypeError, ValueError):
+            raise VjganError(f"{self.path}: start and duration must be numbers of seconds, got "
+                             f"start {start_s!r}, duration {duration_s!r}") from None
+        if not math.isfinite(start) or start < 0.0:
+            raise VjganError(f"start {start} s for {self.path} must be 0 or more seconds into the song")
+        if duration is not None and (math.isnan(duration) or duration <= 0.0):
+            raise VjganError(f"duration {duration} s for {self.path} must be a positive number of seconds "
+                             "(or none for the rest of the song)")
+        return start, duration
+
+    def _seek(self, start_s: float, file_frames: int) -> int:
+        """Seek to the first sample at or after start_s; returns its index."""
+        start_frame = frames_before(start_s, self.sample_rate)
+        if start_frame >= file_frames:
+            length_s = file_frames / self.sample_rate
+            raise VjganError(f"start {start_s:.1f} s is past the end of {self.path.name} ({_seconds(length_s)} s) "
+                             f"— choose a start below {_seconds(length_s, floor=True)}")
+        if start_frame > 0:
+            try:
+                self._file.seek(start_frame)
+            except (sf.SoundFileError, RuntimeError, ValueError) as exc:
+                raise VjganError(f"cannot seek to {start_s:.2f} s in audio file {self.path}: {_reason(exc)} "
+                                 "— re-encode it as WAV or FLAC") from exc
+        return start_frame
 
     @property
     def position_s(self) -> float:
@@ -115,7 +161,8 @@ class FileSource(_SourceBase):
         try:
             data = self._file.read(n, dtype="float32", always_2d=True)
         except (sf.SoundFileError, RuntimeError) as exc:
-            raise VjganError(f"cannot read audio file {self.path} at {self.position_s:.2f} s: "
+            file_s = (self.start_frame + self.position) / self.sample_rate
+            raise VjganError(f"cannot read audio file {self.path} at {file_s:.2f} s: "
                              f"{_reason(exc)} — re-encode it as WAV or FLAC") from exc
         self.position += data.shape[0]
         if data.shape[0] < n or self.position >= self.frames:  # end (a short read ends it early)
@@ -157,6 +204,14 @@ class SyntheticSource(_SourceBase):
         self.position = end
         self.finished = end >= self.frames
         return data
+
+
+def _seconds(value_s: float, floor: bool = False) -> str:
+    """A length for a message: 0.1 s steps, finer for short files; `floor` never rounds up."""
+    places = 1 if value_s >= 1.0 else 3
+    if floor:
+        value_s = math.floor(value_s * 10**places) / 10**places
+    return f"{value_s:.{places}f}"
 
 
 def _reason(exc: BaseException) -> str:
