@@ -106,7 +106,7 @@ def test_base_drift_never_stops():
 
 def test_pitch_classes_pick_the_mapped_model_classes():
     classes = tuple(range(100, 112))
-    reactor = LatentReactor(16, c_dim=1000, seed=0, classes=classes)
+    reactor = LatentReactor(16, c_dim=1000, seed=0, params=ReactParams(classes=classes))
     blocks = _blocks(2.0)[: int(0.9 / HOP_S)]  # C major only
     lat = reactor.step(blocks, 0.9, 0.9)
     top = set(np.argsort(lat.c)[-3:])

@@ -14,7 +14,7 @@ from vjgan.errors import VjganError
 from vjgan.gfx.effects import EffectSpec
 from vjgan.gfx.resources import available_effects
 from vjgan.gfx.uniforms import FrameUniforms
-from vjgan.react.params import ReactParams
+from vjgan.react.params import ParamError, ReactParams
 from vjgan.resources import presets_dir
 
 DEFAULT_PRESET = "default"
@@ -75,16 +75,10 @@ def _number(value: Any, where: str, path: Path) -> float:
 def _parse_react(section: Any, path: Path) -> ReactParams:
     if not isinstance(section, dict):
         raise VjganError(f"preset {path}: [react] must be a table")
-    known = ReactParams.field_names()
-    values: dict[str, float] = {}
-    for key, value in section.items():
-        if key not in known:
-            raise VjganError(f"preset {path}: unknown field react.{key} — known: {', '.join(known)}")
-        number = _number(value, f"react.{key}", path)
-        if number < 0:
-            raise VjganError(f"preset {path}: react.{key} must be >= 0, got {number}")
-        values[key] = number
-    return ReactParams(**values)
+    try:
+        return ReactParams.from_values(section)
+    except ParamError as exc:
+        raise VjganError(f"preset {path}: react.{exc}") from None
 
 
 def _parse_effects(section: Any, path: Path) -> tuple[EffectSpec, ...]:

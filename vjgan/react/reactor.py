@@ -1,9 +1,13 @@
 """The latent reactor: Lucid Sonic Dreams' pulse, motion, class and base drift, causal and per second.
 
 Given the analysis blocks that arrived for a video frame (per role: pulse, motion, class) and the
-frame's time, it returns the latent `z` (and class vector `c` for conditional models). The same features and seed always give the same
-latents, at any frame rate the trajectory follows the same curves in seconds, and live and offline
-render share this code.
+frame's time, it returns the latent `z` (and class vector `c` for conditional models). The same
+features and seed always give the same latents, at any frame rate the trajectory follows the same
+curves in seconds, and live and offline render share this code.
+
+Which part of a role's audio drives it follows LSD: `*_percussive` picks the hits, `*_harmonic` the
+sustained part, both or neither the whole level; a role with its own stem (LSD's `pulse_audio`,
+a `--stem` channel or file) follows that stem's whole level, as LSD ignored the flags for it.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import numpy as np
 
 from vjgan.audio.envelope import one_pole_coefficient
 from vjgan.audio.features import CHROMA_BINS, AudioFeatures
+from vjgan.react.classes import ClassVector, class_input, slot_classes
 from vjgan.react.params import ReactParams
+from vjgan.react.timing import BeatCounter, ShuffleSchedule, SyncedEvent
 
 REACTOR_ROLES = ("pulse", "motion", "class")
 StemBlocks = Union[Mapping[str, Sequence[AudioFeatures]], Sequence[AudioFeatures]]
 
-LSD_FPS = 43.07  # the frame rate LSD's per-frame constants were tuned at
 MOTION_RANDOM_PERIOD_S = 4.0  # LSD redraws the per-dimension motion speeds every 4 s
 TRUNCNORM_BOUND = 2.0  # LSD draws keyframes from a normal truncated at +-2
 PULSE_ATTACK_S = 0.01  # rise time of the pulse toward a hit
@@ -36,7 +41,10 @@ class Latents:
     pulse: float  # current pulse offset added to every z dimension
     percussive: float  # 0..1 hit envelope (drives pulse and flash)
     harmonic: float  # 0..1 sustained level (drives motion and contrast)
-    class_vector: np.ndarray  # (12,) per pitch class, max = class_complexity
+    class_vector: np.ndarray  # (12,) per class slot (slot j drives classes[j]), max = class_complexity
+    motion_speed: float = 0.0  # RMS motion of z over this frame, z units per second per dimension
+    class_shift: int = 0  # how far shuffles have rotated the pitch -> class map (0..11)
+    shuffled: bool = False  # a class shuffle happened during this frame
 
 
 def _truncnorm(rng: np.random.Generator, size: int, bound: float) -> np.ndarray:
@@ -49,34 +57,48 @@ def _truncnorm(rng: np.random.Generator, size: int, bound: float) -> np.ndarray:
 
 
 class LatentReactor:
-    """Persistent latent state driven by audio features."""
+    """Persistent latent state driven by audio features.
+
+    `params` may be replaced between frames (live control); the state carries over.
+    `own_stems` names the roles that listen to a stem of their own rather than the mix.
+    """
 
     def __init__(self, z_dim: int, c_dim: int = 0, seed: int = 0, params: ReactParams | None = None,
-                 classes: tuple[int, ...] | None = None) -> None:
+                 own_stems: frozenset[str] | set[str] | tuple[str, ...] = ()) -> None:
         self.z_dim = z_dim
         self.c_dim = c_dim
         self.seed = seed
         self.params = params or ReactParams()
+        self.own_stems = frozenset(own_stems)
         rng = np.random.default_rng([seed, 0])
         self._motion_sign = rng.choice([-1.0, 1.0], size=z_dim)
         self._motion = np.zeros(z_dim)
         # 12 fixed orthonormal directions: harmony moves unconditional models too.
-        q, _ = np.linalg.qr(rng.standard_normal((z_dim, CHROMA_BINS)))
-        self._pitch_dirs = q.T * np.sqrt(z_dim) / 4.0  # (12, z_dim), comparable to a z component
-        if c_dim > 0:
-            picked = classes if classes is not None else tuple(rng.choice(c_dim, CHROMA_BINS))
-            self._classes = tuple(int(k) % c_dim for k in picked)
-        else:
-            self._classes = ()
-        self._class_raw = np.zeros(CHROMA_BINS)
-        self._class_smooth = np.zeros(CHROMA_BINS)
+        self._pitch_dirs = _pitch_directions(rng, z_dim) * np.sqrt(z_dim) / 4.0  # (12, z_dim)
+        self._class_rng_seed = [seed, 3]
+        self._slot_class = slot_classes(self.params.classes, c_dim, np.random.default_rng(self._class_rng_seed))
+        self._slot_class_from = self.params.classes
+        self._classes = ClassVector()
         self._pulse = 0.0
         self._percussive = 0.0
         self._harmonic = 0.0
         self._t_s = 0.0
         self._keyframes: dict[int, np.ndarray] = {}
-        self._rand_period = -1
-        self._rand_scale = np.ones(z_dim)
+        self._rand_period = 0
+        self._rand_scale = self._draw_rand_scale(0)
+        self._redraw = SyncedEvent()
+        self._shuffle = SyncedEvent()
+        self._schedule = ShuffleSchedule()
+        self._beats = BeatCounter()
+
+    @property
+    def slot_classes(self) -> tuple[int, ...]:
+        """The model class each of the 12 slots drives (empty for unconditional models)."""
+        if self.params.classes != self._slot_class_from:  # classes changed live
+            self._slot_class = slot_classes(self.params.classes, self.c_dim,
+                                            np.random.default_rng(self._class_rng_seed))
+            self._slot_class_from = self.params.classes
+        return self._slot_class
 
     # -- base drift --------------------------------------------------------------------------
     def _keyframe(self, k: int) -> np.ndarray:
@@ -101,34 +123,54 @@ class LatentReactor:
     def step(self, stems: StemBlocks, t_s: float, dt_s: float) -> Latents:
         """Advance by every analysis block that arrived for this frame, then build the frame's z.
 
-        `stems` maps each role ("pulse", "motion", "class") to the blocks of the audio that drives
-        it (Lucid Sonic Dreams' pulse_audio / motion_audio / class_audio; the same list for all
-        roles when everything listens to the mix). A plain sequence of blocks drives every role.
-        The fast signals advance per audio block, on the audio's own time base, so the result does
-        not depend on the frame rate; the frame only samples them. A role with no blocks (audio
-        stalled or ended) decays over dt_s.
+        `stems` maps each role ("pulse", "motion", "class"; optionally "mix" for the beats) to the
+        blocks of the audio that drives it (the same list for all roles when everything listens to
+        the mix). A plain sequence of blocks drives every role. The fast signals advance per audio
+        block, on the audio's own time base, so the result does not depend on the frame rate; the
+        frame only samples them. A role with no blocks (audio stalled or ended) decays over dt_s.
         """
         p = self.params
         self._t_s = t_s
         silence = (AudioFeatures.silent(t_s, max(0.0, dt_s)),)
         by_role = stems if isinstance(stems, Mapping) else {role: stems for role in REACTOR_ROLES}
+        beat, bar = self._beats.feed(by_role.get("mix") or by_role.get("class") or ())
+        bpm = self._beats.bpm
+
         for block in by_role.get("pulse") or silence:
             self._advance_pulse(block)
         level_integral_s = 0.0
         for block in by_role.get("motion") or silence:
-            level_integral_s += max(0.0, block.duration_s) * block.harmonic
-            self._harmonic = block.harmonic
+            level = self.signal(block, "motion")
+            level_integral_s += max(0.0, block.duration_s) * level
+            self._harmonic = level
+        period = int(np.floor(t_s / MOTION_RANDOM_PERIOD_S))
+        if period != self._rand_period:
+            self._rand_period = period
+            self._redraw.make_due(t_s)
+        if self._redraw.fires(t_s, p.sync, bpm, beat, bar):
+            self._rand_scale = self._draw_rand_scale(self._rand_period)
+        before = self._motion.copy()
         self._advance_motion(level_integral_s)
+        motion_speed = (float(np.sqrt(np.mean((self._motion - before) ** 2))) / dt_s
+                        if dt_s > 0 else 0.0)
+
+        due = self._schedule.due(t_s, p)
+        if due:
+            self._shuffle.make_due(t_s)
+            if p.sync == "off" or bpm <= 0:  # several due in one frame: each one counts
+                for _ in range(due - 1):
+                    self._classes.shuffle(p.class_shuffle_strength)
+        shuffled = self._shuffle.fires(t_s, p.sync, bpm, beat, bar)
+        if shuffled:
+            self._classes.shuffle(p.class_shuffle_strength)
         for block in by_role.get("class") or silence:
-            self._advance_class(block)
+            self._classes.advance(np.asarray(block.chroma, dtype=float), max(0.0, block.duration_s), p)
 
         z = self.base(t_s) + self._motion + self._pulse
-        class_vector = self._class_smooth * p.class_complexity
+        class_vector = self._classes.vector(p.class_complexity)
         c = None
         if self.c_dim > 0:
-            c = np.zeros(self.c_dim)
-            for pitch, cls in enumerate(self._classes):
-                c[cls] += class_vector[pitch]
+            c = class_input(class_vector, self.slot_classes, self.c_dim, p.class_complexity)
         else:
             z = z + p.class_latent_react * (class_vector @ self._pitch_dirs)
         return Latents(
@@ -139,36 +181,39 @@ class LatentReactor:
             percussive=float(self._percussive),
             harmonic=float(self._harmonic),
             class_vector=class_vector.astype(np.float32),
+            motion_speed=motion_speed,
+            class_shift=self._classes.shift,
+            shuffled=shuffled,
         )
+
+    def signal(self, block: AudioFeatures, role: str) -> float:
+        """The 0..1 level that drives `role` ("pulse" or "motion") in this block."""
+        p = self.params
+        percussive, harmonic = ((p.pulse_percussive, p.pulse_harmonic) if role == "pulse"
+                                else (p.motion_percussive, p.motion_harmonic))
+        if role in self.own_stems or percussive == harmonic:
+            return block.level
+        return block.percussive if percussive else block.harmonic
 
     def _advance_pulse(self, block: AudioFeatures) -> None:
         p = self.params
         dt_s = max(0.0, block.duration_s)
-        self._percussive = block.percussive
-        # Pulse: one-pole toward pulse_react * percussive (LSD: 0.75 per 43-fps frame), with a fast
+        level = self.signal(block, "pulse")
+        self._percussive = level
+        # Pulse: one-pole toward pulse_react * level (LSD: 0.75 per 43-fps frame), with a fast
         # attack so a hit shows on the next frame instead of a frame or two late.
-        target = p.pulse_react * block.percussive
+        target = p.pulse_react * level
         rate = PULSE_ATTACK_S if target > self._pulse else p.pulse_decay_s
         self._pulse += one_pole_coefficient(dt_s, rate) * (target - self._pulse)
 
-    def _advance_class(self, block: AudioFeatures) -> None:
-        """LSD's class integrator (add, then divide by the max), then one-pole smoothing."""
-        p = self.params
-        dt_s = max(0.0, block.duration_s)
-        if any(block.chroma):
-            self._class_raw = self._class_raw + p.class_pitch_react * LSD_FPS * dt_s * np.asarray(block.chroma)
-            self._class_raw = self._class_raw / self._class_raw.max()
-        weight = one_pole_coefficient(dt_s, p.class_smooth_seconds)
-        self._class_smooth = self._class_smooth + weight * (self._class_raw - self._class_smooth)
+    def _draw_rand_scale(self, period: int) -> np.ndarray:
+        """LSD's per-dimension speed factors: 1 or 1 - motion_randomness, redrawn every 4 s."""
+        rng = np.random.default_rng([self.seed, 2, period])
+        slow = rng.random(self.z_dim) < 0.5
+        return np.where(slow, 1.0 - self.params.motion_randomness, 1.0)
 
     def _advance_motion(self, level_integral_s: float) -> None:
         p = self.params
-        period = int(np.floor(self._t_s / MOTION_RANDOM_PERIOD_S))
-        if period != self._rand_period:
-            rng = np.random.default_rng([self.seed, 2, period])
-            slow = rng.random(self.z_dim) < 0.5
-            self._rand_scale = np.where(slow, 1.0 - p.motion_randomness, 1.0)
-            self._rand_period = period
         step = p.motion_react * 20.0 * level_integral_s * self._motion_sign * self._rand_scale
         # Turn back at +-(2 truncation - motion_react), LSD's bounds, by reflecting the overshoot:
         # the continuous-time bounce, so where z turns does not depend on the frame rate.
@@ -179,6 +224,15 @@ class LatentReactor:
         z = np.where(over, 2.0 * limit - z, np.where(under, -2.0 * limit - z, z))
         self._motion_sign = np.where(over, -1.0, np.where(under, 1.0, self._motion_sign))
         self._motion = z - base
+
+
+def _pitch_directions(rng: np.random.Generator, z_dim: int) -> np.ndarray:
+    """12 orthonormal directions in z (unit random ones when z has fewer than 12 dimensions)."""
+    if z_dim >= CHROMA_BINS:
+        q, _ = np.linalg.qr(rng.standard_normal((z_dim, CHROMA_BINS)))
+        return q.T
+    dirs = rng.standard_normal((CHROMA_BINS, z_dim))
+    return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
 
 
 def _slerp(a: np.ndarray, b: np.ndarray, u: float) -> np.ndarray:
