@@ -32,13 +32,38 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _size(text: str) -> int:
+def _size(text: str) -> int | tuple[int, int]:
+    """--size N (square) or WxH (e.g. 1280x720 for a 16:9 projector)."""
+    parts = text.lower().split("x")
+    try:
+        sides = [int(part) for part in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not N or WxH pixels (e.g. 512 or 1280x720)") from None
+    if len(sides) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"{text!r} is not N or WxH pixels (e.g. 512 or 1280x720)")
+    for side in sides:
+        if not size_ok(side):
+            raise argparse.ArgumentTypeError(f"{side} {SIZE_RULE}")
+    return sides[0] if len(sides) == 1 else (sides[0], sides[1])
+
+
+def _start(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
+    return value
+
+
+def _batch(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pixels") from None
-    if not size_ok(value):
-        raise argparse.ArgumentTypeError(f"{value} {SIZE_RULE}")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} must be from 1 to 64 frames")
     return value
 
 
@@ -57,10 +82,12 @@ def _add_onset_flag(p: argparse.ArgumentParser) -> None:
 
 def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: str) -> None:
     _add_onset_flag(p)
-    p.add_argument("--model", type=Path, metavar="PATH",
-                   help="generator model file (.safetensors); default: the bundled model")
+    p.add_argument("--model", type=str, metavar="FILE|STYLE",
+                   help="model file (.safetensors) or style name (see `vjgan styles`); "
+                        "default: the bundled model")
     p.add_argument("--size", type=_size, metavar="N",
-                   help="output width and height in pixels (even); default: the model's resolution")
+                   help="output size in pixels: N (square) or WxH, e.g. 1280x720 (even sides; a "
+                        "square model fills and centre-crops); default: the model's resolution")
     p.add_argument("--fps", type=_fps, default=fps_default, metavar="N", help=fps_help)
     p.add_argument("--seed", type=int, default=0, metavar="N",
                    help="latent seed: the same audio, seed and preset give the same frames (default 0)")
@@ -68,8 +95,9 @@ def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: st
                    help="a preset in presets/ (e.g. default, calm) or a path to a .toml file")
     p.add_argument("--stem", action="append", default=[], metavar="ROLE=CH",
                    help="drive a role (pulse, motion, class, contrast, flash) from one input channel "
-                        "(1-based, as printed on the interface) or 'mix'; repeatable, e.g. "
-                        "--stem pulse=1 --stem class=3 (default: every role hears the mix)")
+                        "(1-based, as printed on the interface) or 'mix' — or, with render, from "
+                        "an audio file (LSD's pulse_audio, ...); repeatable, e.g. --stem pulse=1 "
+                        "--stem class=3 or --stem pulse=drums.wav (default: every role hears the mix)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mp4",
                         help="the mp4 to write (replaced atomically; nothing left on failure)")
     render.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    render.add_argument("--start", type=_start, default=0.0, metavar="S",
+                        help="render the song from S seconds in (stems follow; default 0)")
+    render.add_argument("--duration", type=_positive_float, metavar="S",
+                        help="render S seconds of the song (default: to the end)")
+    render.add_argument("--batch", type=_batch, default=1, metavar="N",
+                        help="generator frames per call (1-64, default 1; larger batches help on a GPU)")
+    render.add_argument("--trace", type=Path, metavar="OUT.png",
+                        help="also plot the reaction (pulse, motion speed, class vector) over time; "
+                             "OUT.json writes the data instead")
     _add_show_flags(render, 30.0, "frames per second of the video (default 30)")
 
     live = sub.add_parser("live", help="run the realtime show",
@@ -141,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio inputs and outputs",
                    description="List audio input and output devices with channels and rates.")
+    sub.add_parser("styles", help="list the installed model styles (names for --model)",
+                   description="List the model styles --model accepts by name, with their files: "
+                   "the bundled models, then the .safetensors files in your model folder "
+                   "($VJGAN_MODEL_DIR, else $XDG_DATA_HOME/vjgan/models). vjgan never downloads models.")
     return parser
 
 
@@ -153,9 +194,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     from vjgan.render import render_file
 
     summary = render_file(args.audio, args.output, _show_options(args),
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, start_s=args.start,
+                          duration_s=args.duration, batch_size=args.batch, trace=args.trace)
     print(f"wrote {summary.output} ({summary.frames} frames, {summary.duration_s:.1f} s of audio, "
-          f"rendered in {summary.wall_s:.1f} s)")
+          f"rendered in {summary.wall_s:.1f} s, {summary.realtime_factor:.2f}x real time)")
+    if args.trace is not None:
+        print(f"wrote {args.trace}")
     return 0
 
 
@@ -220,8 +264,21 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_styles(args: argparse.Namespace) -> int:
+    from vjgan.gan.styles import list_styles, user_dir
+
+    styles = list_styles()
+    width = max(len(name) for name in styles) if styles else 0
+    for name, path in styles.items():
+        print(f"{name:<{width}}  {path}")
+    user = user_dir()
+    note = "" if user.is_dir() else " (does not exist yet)"
+    print(f"add a style: put a .safetensors model file in {user}{note}")
+    return 0
+
+
 COMMANDS = {"demo": cmd_demo, "render": cmd_render, "live": cmd_live, "analyze": cmd_analyze,
-            "devices": cmd_devices}
+            "devices": cmd_devices, "styles": cmd_styles}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from vjgan.audio.analysis import AnalysisConfig
+from vjgan.audio.analysis import AnalysisConfig, Analyzer
 from vjgan.audio.features import AudioFeatures
-from vjgan.audio.stems import StemAnalyzer, StemMap
+from vjgan.audio.stems import MIX, ROLES, StemAnalyzer, StemMap
 from vjgan.gfx.uniforms import FrameUniforms
 from vjgan.react.params import ReactParams
 from vjgan.react.reactor import Latents, LatentReactor
@@ -41,12 +41,20 @@ class Effects(Protocol):
     def render(self, frame: np.ndarray, u: FrameUniforms) -> Any: ...
 
 
+class FrameFilter(Protocol):
+    """A CPU effect on the generator's frame, before the GPU chain (Lucid Sonic Dreams' custom
+    effects). `stem` names the blocks it listens to ("mix", a role, or a stem source's name)."""
+
+    stem: str
+
+    def __call__(self, frame: np.ndarray, blocks: Sequence[AudioFeatures]) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     seed: int = 0
     react: ReactParams = field(default_factory=ReactParams)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
-    classes: tuple[int, ...] | None = None  # pitch class -> model class (conditional models)
     stems: StemMap | None = None  # role -> input channel; None: every role hears the mix
 
 
@@ -65,63 +73,158 @@ class FrameResult:
     timings_ms: Mapping[str, float]
 
 
+@dataclass
+class _Reacted:
+    """A frame between the reactor and the generator (batches collect these)."""
+
+    index: int
+    t_s: float
+    dt_s: float
+    samples: np.ndarray
+    stems: dict[str, list[AudioFeatures]]
+    features: AudioFeatures
+    latents: Latents
+    timings: dict[str, float]
+
+
 class Engine:
-    """Audio-reactive frame producer. Call `step(t_s)` with non-decreasing stream times."""
+    """Audio-reactive frame producer. Call `step(t_s)` with non-decreasing stream times.
+
+    `stem_sources` are extra audio sources read in step with the main one and analysed on their
+    own (offline stems: LSD's pulse_audio, motion_audio, ... files); a role named there listens to
+    it instead of the mix or a channel. Any other name serves a `FrameFilter`.
+    """
 
     def __init__(self, source: AudioSource, generator: Generator, effects: Effects,
-                 config: EngineConfig | None = None) -> None:
+                 config: EngineConfig | None = None,
+                 stem_sources: Mapping[str, AudioSource] | None = None,
+                 filters: Sequence[FrameFilter] = ()) -> None:
         self.config = config or EngineConfig()
         self.source = source
         self.generator = generator
         self.effects = effects
-        self.analyzer = StemAnalyzer(source.sample_rate, source.channels,
-                                     self.config.stems or StemMap(), self.config.analysis)
+        stem_map = self.config.stems or StemMap()
+        self.analyzer = StemAnalyzer(source.sample_rate, source.channels, stem_map, self.config.analysis)
+        self.stem_sources = dict(stem_sources or {})
+        self._stem_analyzers = {name: Analyzer(src.sample_rate, self.config.analysis)
+                                for name, src in self.stem_sources.items()}
+        self.filters = list(filters)
+        for f in self.filters:
+            if f.stem not in (MIX, *ROLES, *self.stem_sources):
+                raise ValueError(f"frame filter listens to unknown stem {f.stem!r}")
+        own = {role for role, ch in self.analyzer.stems.items() if ch is not None}
+        own |= set(self.stem_sources) & set(ROLES)
         self.reactor = LatentReactor(generator.z_dim, generator.c_dim, seed=self.config.seed,
-                                     params=self.config.react, classes=self.config.classes)
+                                     params=self.config.react, own_stems=frozenset(own))
         self._index = 0
         self._last_t_s: float | None = None
 
+    @property
+    def params(self) -> ReactParams:
+        return self.reactor.params
+
+    def set_params(self, params: ReactParams) -> None:
+        """Replace the reaction parameters between frames (live control); state carries over."""
+        self.reactor.params = params
+
     def step(self, t_s: float) -> FrameResult:
+        results = self._finish([self._react(t_s)])
+        return results[0]
+
+    def run(self, times: Iterable[float], batch_size: int = 1,
+            on_frame: Callable[[FrameResult], None] | None = None) -> int:
+        """Render a frame at each time, `batch_size` generator frames at a time (offline render).
+
+        `on_frame` sees each result right after its effects ran, so the effect chain's output can
+        be read there. Returns the number of frames.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        pending: list[_Reacted] = []
+        count = 0
+        for t_s in times:
+            pending.append(self._react(t_s))
+            if len(pending) == batch_size:
+                count += len(self._finish(pending, on_frame))
+                pending = []
+        if pending:
+            count += len(self._finish(pending, on_frame))
+        return count
+
+    def _react(self, t_s: float) -> _Reacted:
         timings: dict[str, float] = {}
         dt_s = 0.0 if self._last_t_s is None else max(0.0, t_s - self._last_t_s)
         self._last_t_s = t_s
-
         with _timed(timings, "audio"):
             samples = self.source.read_until(t_s)
             stems = self.analyzer.process(samples)
-            features = AudioFeatures.combine(stems["mix"], t_s, dt_s)
+            for name, src in self.stem_sources.items():
+                stems[name] = self._stem_analyzers[name].process(src.read_until(t_s))
+            features = AudioFeatures.combine(stems[MIX], t_s, dt_s)
         with _timed(timings, "react"):
             latents = self.reactor.step(stems, t_s, dt_s)
-        with _timed(timings, "generator"):
-            image = self.generator(latents.z, latents.c, psi=self.config.react.psi)
-        uniforms = FrameUniforms(
-            time_s=t_s,
-            frame=self._index,
-            level=features.level,
-            onset=1.0 if features.onset else 0.0,
-            pulse=latents.pulse,
-            low=features.low,
-            mid=features.mid,
-            high=features.high,
-            percussive=features.percussive,
-            harmonic=features.harmonic,
-            chroma=features.chroma,
-            bpm=features.bpm,
-            beat_phase=features.beat_phase,
-            # LSD's contrast and flash follow the hits of their own stems (*_percussive=True).
-            contrast_amp=_peak_percussive(stems["contrast"]),
-            flash_amp=_peak_percussive(stems["flash"]),
-        )
-        with _timed(timings, "effects"):
-            output = self.effects.render(image, uniforms)
-        result = FrameResult(self._index, t_s, dt_s, features, latents, uniforms, samples, output,
-                             timings)
+        reacted = _Reacted(self._index, t_s, dt_s, samples, stems, features, latents, timings)
         self._index += 1
-        return result
+        return reacted
+
+    def _generate(self, batch: Sequence[_Reacted]) -> list[np.ndarray]:
+        psi = self.reactor.params.psi
+        render_batch = getattr(self.generator, "render_batch", None)
+        if len(batch) == 1 or render_batch is None:
+            return [self.generator(r.latents.z, r.latents.c, psi=psi) for r in batch]
+        z = np.stack([r.latents.z for r in batch])
+        c = None if batch[0].latents.c is None else np.stack([r.latents.c for r in batch])
+        return list(render_batch(z, c, psi=psi))
+
+    def _finish(self, batch: Sequence[_Reacted],
+                on_frame: Callable[[FrameResult], None] | None = None) -> list[FrameResult]:
+        t0 = time.perf_counter()
+        images = self._generate(batch)
+        generator_ms = (time.perf_counter() - t0) * 1e3 / len(batch)
+        p = self.reactor.params
+        results = []
+        for r, image in zip(batch, images):
+            r.timings["generator"] = generator_ms
+            if self.filters:
+                with _timed(r.timings, "filters"):
+                    for f in self.filters:
+                        image = f(image, r.stems[f.stem])
+            uniforms = self._uniforms(r, p)
+            with _timed(r.timings, "effects"):
+                output = self.effects.render(image, uniforms)
+            result = FrameResult(r.index, r.t_s, r.dt_s, r.features, r.latents, uniforms, r.samples,
+                                 output, r.timings)
+            if on_frame is not None:
+                on_frame(result)
+            results.append(result)
+        return results
+
+    @staticmethod
+    def _uniforms(r: _Reacted, p: ReactParams) -> FrameUniforms:
+        f = r.features
+        return FrameUniforms(
+            time_s=r.t_s,
+            frame=r.index,
+            level=f.level,
+            onset=1.0 if f.onset else 0.0,
+            pulse=r.latents.pulse,
+            low=f.low,
+            mid=f.mid,
+            high=f.high,
+            percussive=f.percussive,
+            harmonic=f.harmonic,
+            chroma=f.chroma,
+            bpm=f.bpm,
+            beat_phase=f.beat_phase,
+            # LSD's contrast and flash follow their own audio: its hits (*_percussive) or its level.
+            contrast_amp=effect_amplitude(r.stems["contrast"], p.contrast_percussive),
+            flash_amp=effect_amplitude(r.stems["flash"], p.flash_percussive),
+        )
 
 
-def _peak_percussive(blocks: list[AudioFeatures]) -> float:
-    return max((b.percussive for b in blocks), default=0.0)
+def effect_amplitude(blocks: Sequence[AudioFeatures], percussive: bool) -> float:
+    """An effect's 0..1 amplitude for one frame: the peak hit (percussive) or level of its blocks."""
+    return max(((b.percussive if percussive else b.level) for b in blocks), default=0.0)
 
 
 @contextmanager

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
 
 from vjgan.errors import VjganError
 
 if TYPE_CHECKING:
     from vjgan.control.presets import Preset
-    from vjgan.engine import AudioSource, Engine
+    from vjgan.engine import AudioSource, Engine, FrameFilter
 
 MIN_SIZE, MAX_SIZE = 16, 4096
 SIZE_RULE = f"must be an even number of pixels from {MIN_SIZE} to {MAX_SIZE} (e.g. 512)"
@@ -20,12 +22,12 @@ SIZE_RULE = f"must be an even number of pixels from {MIN_SIZE} to {MAX_SIZE} (e.
 class ShowOptions:
     """Options every way of running a show shares."""
 
-    model: Path | None = None  # None = the bundled default model
-    size: int | None = None  # output pixels (square); None = the model's resolution
+    model: str | Path | None = None  # a model file or style name; None = the bundled default model
+    size: int | tuple[int, int] | None = None  # output pixels: N (square) or (w, h); None = the model's
     seed: int = 0
     preset: str = "default"
     fps: float = 30.0
-    stems: tuple[str, ...] = ()  # "ROLE=CH" assignments (1-based channels or "mix")
+    stems: tuple[str, ...] = ()  # "ROLE=CH" (1-based channel or "mix"); render also takes "ROLE=FILE"
     onset_method: str = "hfc"  # aubio onset detection function
 
 
@@ -33,10 +35,14 @@ def size_ok(size: int) -> bool:
     return MIN_SIZE <= size <= MAX_SIZE and size % 2 == 0
 
 
-def check_size(size: int) -> int:
-    if not size_ok(size):
-        raise VjganError(f"--size {size}: the output size {SIZE_RULE}")
-    return size
+def check_size(size: int | tuple[int, int]) -> tuple[int, int]:
+    """(w, h) for a square side or a (w, h) pair; VjganError naming --size if a side is bad."""
+    w, h = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    for side in (w, h):
+        if not size_ok(side):
+            shown = f"{w}x{h}" if w != h else str(w)
+            raise VjganError(f"--size {shown}: every side {SIZE_RULE}")
+    return w, h
 
 
 def load_show_parts(opts: ShowOptions) -> tuple["Preset", Any]:
@@ -49,21 +55,47 @@ def load_show_parts(opts: ShowOptions) -> tuple["Preset", Any]:
     return preset, runner
 
 
+def native_size(generator: Any) -> tuple[int, int]:
+    """The generator's own frame size; a callable style that does not know it renders one probe."""
+    resolution = getattr(generator, "resolution", None)
+    if resolution is not None:
+        return int(resolution), int(resolution)
+    c = np.zeros(generator.c_dim, dtype=np.float32) if generator.c_dim else None
+    frame = generator(np.zeros(generator.z_dim, dtype=np.float32), c)
+    return int(frame.shape[1]), int(frame.shape[0])
+
+
 def output_size(opts: ShowOptions, runner: Any) -> tuple[int, int]:
-    side = check_size(opts.size) if opts.size is not None else int(runner.resolution)
-    return side, side
+    if opts.size is not None:
+        return check_size(opts.size)
+    w, h = native_size(runner)
+    return w + w % 2, h + h % 2  # H.264 needs even sides
 
 
 def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
-                 size: tuple[int, int], opts: ShowOptions) -> tuple["Engine", Any]:
+                 size: tuple[int, int], opts: ShowOptions,
+                 stem_sources: Mapping[str, "AudioSource"] | None = None,
+                 filters: Sequence["FrameFilter"] = ()) -> tuple["Engine", Any]:
+    """The engine and its effect chain. `opts.stems` must hold channel assignments only here;
+    stem files arrive already opened in `stem_sources`."""
     from vjgan.audio.analysis import AnalysisConfig
     from vjgan.audio.stems import parse_stem_args
     from vjgan.engine import Engine, EngineConfig
-    from vjgan.gfx.effects import EffectChain
 
     stem_map = parse_stem_args(list(opts.stems), source.channels)
-    chain = EffectChain(ctx, size, preset.effects)
-    engine = Engine(source, runner, chain,
-                    EngineConfig(seed=opts.seed, react=preset.react, stems=stem_map,
-                                 analysis=AnalysisConfig(onset_method=opts.onset_method)))
+    chain = build_chain(ctx, size, preset)
+    try:
+        engine = Engine(source, runner, chain,
+                        EngineConfig(seed=opts.seed, react=preset.react, stems=stem_map,
+                                     analysis=AnalysisConfig(onset_method=opts.onset_method)),
+                        stem_sources=stem_sources, filters=filters)
+    except BaseException:
+        chain.release()
+        raise
     return engine, chain
+
+
+def build_chain(ctx: Any, size: tuple[int, int], preset: "Preset") -> Any:
+    from vjgan.gfx.effects import EffectChain
+
+    return EffectChain(ctx, size, preset.effects)

@@ -13,6 +13,7 @@ uniforms and the HUD, and each assigned channel), never two for the same source.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -99,11 +100,47 @@ def parse_stem_args(args: Sequence[str], channels: int) -> StemMap:
         try:
             number = int(value)
         except ValueError:
+            if looks_like_file(value):
+                raise VjganError(f"--stem {arg}: live stems are input channels ({valid}); stem "
+                                 "files work with `vjgan render`") from None
             raise VjganError(f"--stem {arg}: {value!r} is not a channel — {valid}") from None
         if not 1 <= number <= channels:
             raise VjganError(f"--stem {arg}: {has} — {valid}")
         chosen[role] = number - 1
     return StemMap.from_roles(chosen)
+
+
+def looks_like_file(value: str) -> bool:
+    """A --stem value that names a file rather than a channel: it has a suffix or a folder."""
+    return "." in value or "/" in value or "\\" in value
+
+
+def split_stem_files(args: Sequence[str]) -> tuple[list[str], dict[str, Path]]:
+    """Offline render: separate "ROLE=FILE" stems (LSD's pulse_audio, ...) from channel ones.
+
+    Returns (the channel assignments, for parse_stem_args; {role: file}). A file that does not
+    exist, a role given twice or an unknown role is a one-line VjganError.
+    """
+    channels: list[str] = []
+    files: dict[str, Path] = {}
+    for arg in args:
+        role, sep, value = (part.strip() for part in str(arg).partition("="))
+        role = role.lower()
+        if not sep or not looks_like_file(value):
+            channels.append(arg)
+            continue
+        if role not in ROLES:
+            raise VjganError(f"--stem {arg}: unknown role {role!r} — use one of {', '.join(ROLES)}")
+        if role in files:
+            raise VjganError(f"--stem {arg}: {role} is already assigned — give each role once")
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise VjganError(f"--stem {arg}: stem file not found: {path} — check the path")
+        files[role] = path
+    taken = [a for a in channels if a.partition("=")[0].strip().lower() in files]
+    if taken:
+        raise VjganError(f"--stem {taken[0]}: that role already has a stem file — give each role once")
+    return channels, files
 
 
 class StemAnalyzer:
