@@ -6,3 +6,17 @@ heavy modules (torch, moderngl, pygame, sounddevice) load only when the stage th
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["EffectsGenerator", "LucidSonicDream", "load_generator", "show_styles"]
+
+_LAZY = {"EffectsGenerator": "vjgan.lsd", "LucidSonicDream": "vjgan.lsd", "show_styles": "vjgan.lsd",
+         "load_generator": "vjgan.gan.modelfile"}
+
+
+def __getattr__(name: str) -> object:
+    """Lucid Sonic Dreams' API (`from vjgan import LucidSonicDream`), imported on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vjgan' has no attribute {name!r}")
