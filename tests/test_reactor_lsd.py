@@ -207,3 +207,17 @@ def test_zero_stays_zero_and_false_stays_false():
 def test_classes_beyond_the_model_are_refused_with_the_range():
     with pytest.raises(ParamError, match="ids 0..9"):
         LatentReactor(8, c_dim=10, params=ReactParams(classes=(3, 12)))
+
+
+@pytest.mark.parametrize("sync, redraw_s", [("off", 4.0), ("beat", 4.2)])
+def test_motion_redraw_lands_on_the_beat_when_synced(sync, redraw_s):
+    """Every 4 s LSD redraws which dimensions move slowly; synced, the redraw waits for a beat."""
+    p = ReactParams(speed_fpm=0, pulse_react=0.0, class_latent_react=0.0, motion_react=0.05,
+                    motion_randomness=1.0, sync=sync)  # randomness 1: the slow half stands still
+    blocks = _stream(5.0, level=1.0, harmonic=1.0, beat_every_s=0.6, bpm=100.0)  # beats at k x 0.6 s
+    frames = _play(LatentReactor(64, seed=2, params=p), blocks, 60)
+    z = np.array([f.z for f in frames])
+    moving = np.abs(np.diff(z, axis=0)) > 1e-9  # which dimensions moved between two frames
+    changed = [frames[i + 1].t_s for i in range(1, len(moving)) if (moving[i] != moving[i - 1]).any()]
+    redraws = [t for t in changed if t > 1.0]
+    assert redraws and redraws[0] == pytest.approx(redraw_s, abs=1.5 / 60)

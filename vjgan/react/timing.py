@@ -4,7 +4,7 @@ Lucid Sonic Dreams fires a shuffle every `class_shuffle_seconds` (an int only; f
 or at listed times, and redraws the motion speeds every 4 s. Here both can wait for the next beat or
 bar once a tempo is known (`sync = "beat" | "bar"`), so changes land on the music. Bars are counted
 as 4 beats from the first beat heard (no downbeat detection). Without a tempo, or if the beats stop,
-an event fires anyway after at most a bar and a half, so nothing waits forever.
+an event fires anyway after at most five beats, so nothing waits forever.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from vjgan.audio.features import AudioFeatures
 from vjgan.react.params import ReactParams
 
 BEATS_PER_BAR = 4
-MAX_WAIT_BEATS = 1.5 * BEATS_PER_BAR  # a synced event fires by then even if no beat comes
+MAX_WAIT_BEATS = BEATS_PER_BAR + 1  # a synced event fires by then even if no bar comes
 
 
 class BeatCounter:
