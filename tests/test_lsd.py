@@ -182,7 +182,13 @@ def _biggan_like():
 def test_custom_visualization_function(here):
     import torch
 
-    from vjgan import LucidSonicDream
+    from vjgan import EffectsGenerator, LucidSonicDream
+
+    def red_corner(array, strength, amplitude):
+        if strength * amplitude > 0.3:  # on a hit: a red marker in the corner
+            array = array.copy()
+            array[:12, :12] = (255, 0, 0)
+        return array
 
     biggan, convert_to_images = _biggan_like()
     seen = []
@@ -214,6 +220,7 @@ def test_custom_visualization_function(here):
                   contrast_strength=1,
                   batch_size=4,
                   save_frames=True,
+                  custom_effects=[EffectsGenerator(red_corner, strength=1.0, percussive=True)],
                   progress=False)
     info = probe(here / "sunflower.mp4")
     assert info["size"] == (96, 96) and len(info["frames"]) == 86
@@ -222,6 +229,9 @@ def test_custom_visualization_function(here):
     assert len(frames) == 86
     first, last = (np.asarray(Image.open(frames[i]), dtype=float) for i in (0, -1))
     assert np.abs(first - last).mean() > 2  # the picture moved
+    marked = [np.asarray(Image.open(f))[2:10, 2:10].reshape(-1, 3).mean(axis=0) for f in frames]
+    on_hits = sum(1 for r, g, b in marked if r > 200 and g < 40 and b < 40)
+    assert 3 <= on_hits <= 60  # the custom effect fired on the song's hits, not on every frame
 
 
 def test_non_square_resolution(here):
