@@ -24,15 +24,22 @@ from vjgan.gan.stylegan2 import Generator
 FORMAT_NAME = "vjgan-generator"
 FORMAT_VERSION = 1
 METADATA_KEY = "vjgan"
-ARCHITECTURES: dict[str, type[Generator]] = {"stylegan2": Generator}
+# arch name -> generator class. Every class needs `init_kwargs` (its JSON-able constructor arguments).
+ARCHITECTURES: dict[str, type[torch.nn.Module]] = {"stylegan2": Generator}
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
-_CONVERT_HINT = "vjgan model files are .safetensors; pickles (.pkl/.pt) will be converted by `vjgan convert` in a later version"
+_CONVERT_HINT = ("vjgan model files are .safetensors; convert a StyleGAN .pkl/.pt once with "
+                 "`vjgan convert IN OUT.safetensors`")
 
 
-def save_generator(G: Generator, path: str | Path) -> Path:
+def architecture_name(G: torch.nn.Module) -> str | None:
+    """The ARCHITECTURES name of G's class (exact class match), or None."""
+    return next((name for name, cls in ARCHITECTURES.items() if type(G) is cls), None)
+
+
+def save_generator(G: torch.nn.Module, path: str | Path) -> Path:
     """Write G to `path` atomically (temp file in the same folder, then os.replace). Returns the path."""
     path = Path(path)
-    arch = next((name for name, cls in ARCHITECTURES.items() if type(G) is cls), None)
+    arch = architecture_name(G)
     if arch is None:
         raise TypeError(f"cannot save a {type(G).__name__}; expected one of {sorted(ARCHITECTURES)}")
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arch": arch, "config": G.init_kwargs}
