@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from test_cli import assert_clean_failure, probe, song, vjgan  # noqa: F401  (song is a fixture)
+from test_cli import vjgan as vjgan_cli
 from test_rosinality import DIM, SIZE, save_ema, seeded_generator
 from vjgan.errors import VjganError
 from vjgan.gan import GeneratorRunner, load_generator, load_runner
@@ -191,3 +192,20 @@ def test_the_child_runs_as_documented(ros_file, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [f"{tmp_path / 'nope.pt'}: model file "
                                                                         "not found; check the path"]
+
+
+def test_an_nvlabs_pickle_converts_through_the_cli_and_loads_with_vjgan_load_generator(tmp_path):
+    """The whole user path for a network-snapshot .pkl: `vjgan convert`, then the top-level API."""
+    import vjgan
+    from nvlabs_writer import write_snapshot
+
+    G = seeded_generator(seed=9)
+    pkl, out = tmp_path / "network-snapshot-000912.pkl", tmp_path / "mine.safetensors"
+    write_snapshot(pkl, G)
+    run = vjgan_cli("convert", str(pkl), str(out))
+    assert run.returncode == 0, run.stderr
+    assert "stylegan2" in run.stdout and str(out) in run.stdout
+    z = torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(1))
+    for path in (pkl, out):
+        loaded = vjgan.load_generator(path)
+        assert torch.equal(loaded(z, None, noise_mode="const"), G(z, None, noise_mode="const"))

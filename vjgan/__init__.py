@@ -9,8 +9,10 @@ __version__ = "0.1.0"
 
 __all__ = ["EffectsGenerator", "LucidSonicDream", "load_generator", "show_styles"]
 
-_LAZY = {"EffectsGenerator": "vjgan.lsd", "LucidSonicDream": "vjgan.lsd", "show_styles": "vjgan.lsd",
-         "load_generator": "vjgan.gan.modelfile"}
+_LAZY = {"EffectsGenerator": ("vjgan.lsd", "EffectsGenerator"),
+         "LucidSonicDream": ("vjgan.lsd", "LucidSonicDream"),
+         "show_styles": ("vjgan.lsd", "show_styles"),
+         "load_generator": ("vjgan.gan.loader", "load_model")}
 
 
 def __getattr__(name: str) -> object:
@@ -18,5 +20,6 @@ def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'vjgan' has no attribute {name!r}")

@@ -169,3 +169,9 @@ def _convert_in_child(path: Path, out: Path, workdir: Path, timeout_s: float, me
                          "broken; convert it once with `vjgan convert` on a machine with more memory")
     raise VjganError(f"{path}: the loader process failed (exit status {proc.returncode}) without a message; "
                      "run `vjgan convert` on the file to see what is wrong")
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> Generator:
+    """`vjgan.load_generator`: any supported model file (a vjgan .safetensors, an NVlabs .pkl, a
+    rosinality .pt), with foreign formats read in a time-limited child process, never in this one."""
+    return load_isolated(path, device=device)
