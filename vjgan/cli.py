@@ -83,8 +83,9 @@ def _add_onset_flag(p: argparse.ArgumentParser) -> None:
 def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: str) -> None:
     _add_onset_flag(p)
     p.add_argument("--model", type=str, metavar="FILE|STYLE",
-                   help="model file (.safetensors) or style name (see `vjgan styles`); "
-                        "default: the bundled model")
+                   help="model: a vjgan .safetensors, an NVlabs .pkl or rosinality .pt (loaded "
+                        "in a time-limited child process; `vjgan convert` once to start faster), "
+                        "or a style name (see `vjgan styles`); default: the bundled model")
     p.add_argument("--size", type=_size, metavar="N",
                    help="output size in pixels: N (square) or WxH, e.g. 1280x720 (even sides; a "
                         "square model fills and centre-crops); default: the model's resolution")
@@ -182,7 +183,35 @@ def build_parser() -> argparse.ArgumentParser:
                    description="List the model styles --model accepts by name, with their files: "
                    "the bundled models, then the .safetensors files in your model folder "
                    "($VJGAN_MODEL_DIR, else $XDG_DATA_HOME/vjgan/models). vjgan never downloads models.")
+    convert = sub.add_parser("convert", help="convert a StyleGAN .pkl/.pt to a vjgan .safetensors model",
+                             description="Read an NVlabs StyleGAN2-ADA/StyleGAN3 .pkl, a rosinality "
+                             "stylegan2-pytorch .pt or a vjgan model (the format is read from the file's "
+                             "content) in a separate process with a time limit, and write it as a vjgan "
+                             ".safetensors model for --model, or for the model folder (see `vjgan styles`).")
+    convert.add_argument("input", type=Path, metavar="IN", help="the model file to convert")
+    convert.add_argument("output", type=Path, metavar="OUT.safetensors",
+                         help="where to write the vjgan model (replaced atomically)")
+    convert.add_argument("--timeout", type=_positive_float, default=600.0, metavar="S",
+                         help="give up when reading IN takes longer than S seconds (default 600)")
     return parser
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from vjgan.gan.loader import load_isolated
+    from vjgan.gan.modelfile import architecture_name, save_generator
+
+    out: Path = args.output
+    if out.suffix.lower() != ".safetensors":
+        raise VjganError(f"{out}: vjgan model files end in .safetensors; name the output e.g. "
+                         f"{out.with_suffix('.safetensors')}")
+    if not out.parent.is_dir():
+        raise VjganError(f"{out}: folder {out.parent} does not exist; create it or pick another output path")
+    G = load_isolated(args.input, timeout_s=args.timeout)
+    save_generator(G, out)
+    params = sum(p.numel() for p in G.parameters())
+    print(f"wrote {out}: {architecture_name(G)} {G.img_resolution}x{G.img_resolution}, "
+          f"z_dim {G.z_dim}, c_dim {G.c_dim}, {params / 1e6:.2f}M parameters")
+    return 0
 
 
 def _show_options(args: argparse.Namespace) -> ShowOptions:
@@ -278,7 +307,7 @@ def cmd_styles(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "render": cmd_render, "live": cmd_live, "analyze": cmd_analyze,
-            "devices": cmd_devices, "styles": cmd_styles}
+            "devices": cmd_devices, "styles": cmd_styles, "convert": cmd_convert}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
