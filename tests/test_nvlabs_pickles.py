@@ -307,3 +307,28 @@ def test_old_torch_is_refused(tmp_path, monkeypatch):
     write_snapshot(path, tiny())
     monkeypatch.setattr(torch, "__version__", "2.9.1")
     refused(path, ">= 2.10", "2.9.1")
+
+
+@pytest.mark.parametrize("config", ["T", "R"])
+def test_a_stylegan3_snapshot_rebuilds_with_our_stylegan3(tmp_path, config):
+    """stylegan3's train.py saves G_ema with flat synthesis kwargs; T and R both come back exact."""
+    from vjgan.gan import modelfile
+    from vjgan.gan.stylegan3 import Generator as SG3
+
+    r = config == "R"
+    flat = dict(channel_base=512 if r else 256, channel_max=64 if r else 32, num_layers=4,
+                magnitude_ema_beta=0.999, **(dict(conv_kernel=1, use_radial_filters=True) if r else {}))
+    torch.manual_seed(3)
+    G = SG3(z_dim=16, c_dim=0, w_dim=16, img_resolution=32, img_channels=3, mapping_kwargs={"num_layers": 2},
+            **flat).eval().requires_grad_(False)
+    path = tmp_path / "network-snapshot-sg3.pkl"
+    init = dict(z_dim=16, w_dim=16, mapping_kwargs={"num_layers": 2}, c_dim=0, img_resolution=32,
+                img_channels=3, **flat)
+    write_snapshot(path, G, init_overrides={**init, "synthesis_kwargs": {}})  # flat, as train.py saves
+    loaded = load_nvlabs_pickle(path)
+    assert type(loaded) is SG3
+    z = torch.randn(2, 16, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(loaded(z, None), G(z, None))
+    saved = modelfile.save_generator(loaded, tmp_path / "sg3.safetensors")
+    again = modelfile.load_generator(saved)
+    assert torch.equal(again(z, None), G(z, None))

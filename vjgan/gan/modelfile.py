@@ -20,12 +20,13 @@ from safetensors.torch import save_file
 from vjgan.errors import VjganError
 from vjgan.gan.runner import resolve_device
 from vjgan.gan.stylegan2 import Generator
+from vjgan.gan.stylegan3 import Generator as StyleGAN3Generator
 
 FORMAT_NAME = "vjgan-generator"
 FORMAT_VERSION = 1
 METADATA_KEY = "vjgan"
 # arch name -> generator class. Every class needs `init_kwargs` (its JSON-able constructor arguments).
-ARCHITECTURES: dict[str, type[torch.nn.Module]] = {"stylegan2": Generator}
+ARCHITECTURES: dict[str, type[torch.nn.Module]] = {"stylegan2": Generator, "stylegan3": StyleGAN3Generator}
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 _CONVERT_HINT = ("vjgan model files are .safetensors; convert a StyleGAN .pkl/.pt once with "
                  "`vjgan convert IN OUT.safetensors`")
