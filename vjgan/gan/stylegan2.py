@@ -319,7 +319,11 @@ class Generator(torch.nn.Module):
     """StyleGAN2 generator: `G(z, c) -> image [N, img_channels, H, W]` roughly in [-1, 1].
 
     `init_kwargs` holds the JSON-able constructor arguments that vjgan model files store.
+    Subclasses swap the networks through `mapping_class` and `synthesis_class` (StyleGAN3 does).
     """
+
+    mapping_class: type[torch.nn.Module] = MappingNetwork
+    synthesis_class: type[torch.nn.Module] = SynthesisNetwork
 
     def __init__(
         self,
@@ -346,9 +350,9 @@ class Generator(torch.nn.Module):
         )
         self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
+        self.synthesis = self.synthesis_class(w_dim, img_resolution, img_channels, **synthesis_kwargs)
         self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
+        self.mapping = self.mapping_class(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
 
     def forward(
         self,

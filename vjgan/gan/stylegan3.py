@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from vjgan.gan.sg3_layers import SynthesisInput, SynthesisLayer
+from vjgan.gan.stylegan2 import Generator as _SG2Generator
 from vjgan.gan.stylegan2 import MappingNetwork as _SG2Mapping
 from vjgan.gan.stylegan2 import _check_noise_mode
 
@@ -151,55 +152,21 @@ class SynthesisNetwork(torch.nn.Module):
                 f"img_channels={self.img_channels}, num_layers={self.num_layers}, num_critical={self.num_critical}")
 
 
-class Generator(torch.nn.Module):
+class Generator(_SG2Generator):
     """StyleGAN3 generator: `G(z, c) -> image [N, img_channels, H, W]` roughly in [-1, 1].
 
-    Synthesis settings may come flat (as in an NVlabs pickle's init kwargs) or as
-    `synthesis_kwargs={...}`; `init_kwargs` stores them nested, JSON-able, for vjgan model files.
+    The same constructor, calling contract and `init_kwargs` as vjgan's StyleGAN2 generator, with
+    StyleGAN3's mapping and synthesis networks. Synthesis settings may come flat (as in an NVlabs
+    pickle's init kwargs) or as `synthesis_kwargs={...}`; `init_kwargs` stores them nested, JSON-able.
     """
 
-    def __init__(
-        self,
-        z_dim: int,
-        c_dim: int,
-        w_dim: int,
-        img_resolution: int,
-        img_channels: int = 3,
-        mapping_kwargs: dict[str, Any] | None = None,
-        synthesis_kwargs: dict[str, Any] | None = None,
-        **extra_synthesis_kwargs: Any,
-    ) -> None:
-        super().__init__()
-        for name, value in (("z_dim", z_dim), ("c_dim", c_dim), ("w_dim", w_dim)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        if w_dim < 1 or z_dim < 1:
+    mapping_class = MappingNetwork
+    synthesis_class = SynthesisNetwork
+
+    def __init__(self, z_dim: int, c_dim: int, w_dim: int, img_resolution: int, img_channels: int = 3,
+                 mapping_kwargs: dict[str, Any] | None = None, synthesis_kwargs: dict[str, Any] | None = None,
+                 **extra_synthesis_kwargs: Any) -> None:
+        if isinstance(z_dim, int) and not isinstance(z_dim, bool) and z_dim == 0:
             raise ValueError(f"z_dim and w_dim must be >= 1, got z_dim={z_dim}, w_dim={w_dim}")
-        mapping_kwargs = dict(mapping_kwargs or {})
-        synthesis_kwargs = {**(synthesis_kwargs or {}), **extra_synthesis_kwargs}
-        self.init_kwargs: dict[str, Any] = dict(
-            z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-            mapping_kwargs=mapping_kwargs, synthesis_kwargs=synthesis_kwargs,
-        )
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, **synthesis_kwargs)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim, c_dim, w_dim, self.num_ws, **mapping_kwargs)
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        truncation_psi: float | torch.Tensor = 1,
-        truncation_cutoff: int | None = None,
-        update_emas: bool = False,
-        noise_mode: str = "const",
-        **synthesis_kwargs: Any,
-    ) -> torch.Tensor:
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
-
-    def extra_repr(self) -> str:
-        return (f"z_dim={self.z_dim}, c_dim={self.c_dim}, w_dim={self.w_dim}, num_ws={self.num_ws}, "
-                f"img_resolution={self.img_resolution}, img_channels={self.img_channels}")
+        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, mapping_kwargs,
+                         synthesis_kwargs, **extra_synthesis_kwargs)
