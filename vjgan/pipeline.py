@@ -81,9 +81,10 @@ def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
     from vjgan.audio.analysis import AnalysisConfig
     from vjgan.audio.stems import parse_stem_args
     from vjgan.engine import Engine, EngineConfig
+    from vjgan.gfx.effects import EffectChain
 
     stem_map = parse_stem_args(list(opts.stems), source.channels)
-    chain = build_chain(ctx, size, preset)
+    chain = EffectChain(ctx, size, preset.effects)
     try:
         engine = Engine(source, runner, chain,
                         EngineConfig(seed=opts.seed, react=preset.react, stems=stem_map,
@@ -94,8 +95,3 @@ def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
         raise
     return engine, chain
 
-
-def build_chain(ctx: Any, size: tuple[int, int], preset: "Preset") -> Any:
-    from vjgan.gfx.effects import EffectChain
-
-    return EffectChain(ctx, size, preset.effects)

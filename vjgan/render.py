@@ -132,7 +132,7 @@ def render_job(job: RenderJob, preset: Any, generator: Any, progress: bool = Tru
         recorder.write_audio(muxed.read_until(float("inf")))  # the tail after the last frame
     if not job.output.is_file():
         raise VjganError(f"render finished but {job.output} was not written")
-    if trace is not None and job.trace is not None:
+    if trace is not None:
         from vjgan.react.trace import write_trace
 
         write_trace(trace, job.trace, caption=f"{job.audio.name} — preset {preset.name}")

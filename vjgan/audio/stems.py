@@ -86,12 +86,7 @@ def parse_stem_args(args: Sequence[str], channels: int) -> StemMap:
     has = f"the input has {channels} channel{'s' if channels != 1 else ''}"
     chosen: dict[str, Source] = {}
     for arg in args:
-        role, sep, value = (part.strip() for part in str(arg).partition("="))
-        role = role.lower()
-        if not sep or not role or not value:
-            raise VjganError(f"--stem {arg}: expected ROLE=CHANNEL, e.g. --stem pulse=1 or --stem class={MIX}")
-        if role not in ROLES:
-            raise VjganError(f"--stem {arg}: unknown role {role!r} — use one of {', '.join(ROLES)}")
+        role, value = _role_and_value(arg)
         if role in chosen:
             raise VjganError(f"--stem {arg}: {role} is already assigned — give each role once")
         if value.lower() == MIX:
@@ -110,6 +105,17 @@ def parse_stem_args(args: Sequence[str], channels: int) -> StemMap:
     return StemMap.from_roles(chosen)
 
 
+def _role_and_value(arg: str) -> tuple[str, str]:
+    """"ROLE=VALUE" -> (role in lower case, value); a one-line VjganError if malformed or unknown."""
+    role, sep, value = (part.strip() for part in str(arg).partition("="))
+    role = role.lower()
+    if not sep or not role or not value:
+        raise VjganError(f"--stem {arg}: expected ROLE=CHANNEL, e.g. --stem pulse=1 or --stem class={MIX}")
+    if role not in ROLES:
+        raise VjganError(f"--stem {arg}: unknown role {role!r} — use one of {', '.join(ROLES)}")
+    return role, value
+
+
 def looks_like_file(value: str) -> bool:
     """A --stem value that names a file rather than a channel: it has a suffix or a folder."""
     return "." in value or "/" in value or "\\" in value
@@ -118,26 +124,23 @@ def looks_like_file(value: str) -> bool:
 def split_stem_files(args: Sequence[str]) -> tuple[list[str], dict[str, Path]]:
     """Offline render: separate "ROLE=FILE" stems (LSD's pulse_audio, ...) from channel ones.
 
-    Returns (the channel assignments, for parse_stem_args; {role: file}). A file that does not
-    exist, a role given twice or an unknown role is a one-line VjganError.
+    Returns (the channel assignments, for parse_stem_args; {role: file}). A malformed assignment,
+    an unknown role, a file that does not exist or a role given twice is a one-line VjganError.
     """
     channels: list[str] = []
     files: dict[str, Path] = {}
     for arg in args:
-        role, sep, value = (part.strip() for part in str(arg).partition("="))
-        role = role.lower()
-        if not sep or not looks_like_file(value):
+        role, value = _role_and_value(arg)
+        if not looks_like_file(value):
             channels.append(arg)
             continue
-        if role not in ROLES:
-            raise VjganError(f"--stem {arg}: unknown role {role!r} — use one of {', '.join(ROLES)}")
         if role in files:
             raise VjganError(f"--stem {arg}: {role} is already assigned — give each role once")
         path = Path(value).expanduser()
         if not path.is_file():
             raise VjganError(f"--stem {arg}: stem file not found: {path} — check the path")
         files[role] = path
-    taken = [a for a in channels if a.partition("=")[0].strip().lower() in files]
+    taken = [a for a in channels if _role_and_value(a)[0] in files]
     if taken:
         raise VjganError(f"--stem {taken[0]}: that role already has a stem file — give each role once")
     return channels, files

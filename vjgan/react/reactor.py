@@ -29,6 +29,7 @@ StemBlocks = Union[Mapping[str, Sequence[AudioFeatures]], Sequence[AudioFeatures
 MOTION_RANDOM_PERIOD_S = 4.0  # LSD redraws the per-dimension motion speeds every 4 s
 TRUNCNORM_BOUND = 2.0  # LSD draws keyframes from a normal truncated at +-2
 PULSE_ATTACK_S = 0.01  # rise time of the pulse toward a hit
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ class LatentReactor:
         # 12 fixed orthonormal directions: harmony moves unconditional models too.
         self._pitch_dirs = _pitch_directions(rng, z_dim) * np.sqrt(z_dim) / 4.0  # (12, z_dim)
         self._class_rng_seed = [seed, 3]
-        self._slot_class = slot_classes(self.params.classes, c_dim, np.random.default_rng(self._class_rng_seed))
-        self._slot_class_from = self.params.classes
+        self._slot_class: tuple[int, ...] = ()
+        self._slot_class_from: object = _UNSET
+        self.slot_classes  # noqa: B018 - checks `classes` against the model now, not on a show frame
         self._classes = ClassVector()
         self._pulse = 0.0
         self._percussive = 0.0
@@ -94,7 +96,7 @@ class LatentReactor:
     @property
     def slot_classes(self) -> tuple[int, ...]:
         """The model class each of the 12 slots drives (empty for unconditional models)."""
-        if self.params.classes != self._slot_class_from:  # classes changed live
+        if self.params.classes != self._slot_class_from:  # first use, or classes changed live
             self._slot_class = slot_classes(self.params.classes, self.c_dim,
                                             np.random.default_rng(self._class_rng_seed))
             self._slot_class_from = self.params.classes
