@@ -12,7 +12,8 @@ uniform int u_frame;             // frame index
 uniform vec2 u_resolution;       // output size in pixels
 uniform sampler2D u_source;      // this frame's generator image (filled/cropped to u_resolution)
 uniform sampler2D u_input;       // previous pass's output (== u_source for the first pass)
-uniform sampler2D u_prev_output; // last frame's final output (black on the first frame)
+uniform sampler2D u_prev_output; // last frame's chain output, before blackout and the flash
+                                 // limiter (black on the first frame)
 
 // Audio features (see vjgan/gfx/uniforms.py: FrameUniforms)
 uniform float u_level;           // 0..1 loudness (rolling-normalised)
@@ -50,4 +51,27 @@ float vj_input_mean_luma() {
 
 float vj_luma(vec3 c) {
     return dot(c, vec3(0.299, 0.587, 0.114));
+}
+
+const float VJ_TAU = 6.28318530718;
+
+// This fragment's offset from the picture's centre in pixels (x right, y up; aspect-correct).
+vec2 vj_centered_px() {
+    return (v_uv - 0.5) * u_resolution;
+}
+
+// The uv of a point given as a pixel offset from the centre (inverse of vj_centered_px).
+vec2 vj_uv_at_px(vec2 p) {
+    return p / u_resolution + 0.5;
+}
+
+// `p` turned counter-clockwise by `angle` radians.
+vec2 vj_rotate(vec2 p, float angle) {
+    float c = cos(angle), s = sin(angle);
+    return vec2(c * p.x - s * p.y, s * p.x + c * p.y);
+}
+
+// Fold a uv outside 0..1 back inside by mirroring (no edge smear when sampling off the picture).
+vec2 vj_mirror(vec2 uv) {
+    return 1.0 - abs(mod(uv, 2.0) - 1.0);
 }

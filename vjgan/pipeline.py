@@ -29,6 +29,8 @@ class ShowOptions:
     fps: float = 30.0
     stems: tuple[str, ...] = ()  # "ROLE=CH" (1-based channel or "mix"); render also takes "ROLE=FILE"
     onset_method: str = "hfc"  # aubio onset detection function
+    fit: str = "fill"  # a picture of another aspect than the output: fill (crop), fit (bars), mirror
+    flash_limit: bool = True  # photosensitivity limiter: <= 3 flashes/s, capped luminance steps
 
 
 def size_ok(size: int) -> bool:
@@ -84,7 +86,7 @@ def build_engine(source: "AudioSource", runner: Any, preset: "Preset", ctx: Any,
     from vjgan.gfx.effects import EffectChain
 
     stem_map = parse_stem_args(list(opts.stems), source.channels)
-    chain = EffectChain(ctx, size, preset.effects)
+    chain = EffectChain(ctx, size, preset.effects, fit=opts.fit, limit=opts.flash_limit)
     try:
         engine = Engine(source, runner, chain,
                         EngineConfig(seed=opts.seed, react=preset.react, stems=stem_map,

@@ -1,13 +1,18 @@
-"""The effect chain: generator frame -> fill/crop -> effect passes (ping-pong FBOs) -> texture.
+"""The effect chain: frame -> fit (fill/fit/mirror) -> effect passes (ping-pong FBOs) -> freeze,
+blackout and photosensitivity limiter -> output texture.
 
 Orientation: every chain texture is in GL convention (v_uv.y = 1 is the top of the picture). The
 numpy frame (row 0 = top) is uploaded as-is and flipped by the internal `_fill` pass; `read()`
 flips back, so `read()` has the same orientation as the input frame.
+
+Live use: `set_blackout`, `set_freeze`, `set_limit` and `set_strength` may be called between any
+two frames; `poll_reload(t_s)` once per frame picks up edited shader files (a broken edit keeps the
+last good program and sets `last_error`). Nothing here reads a clock: times come from
+`FrameUniforms.time_s` and the `t_s` given to `poll_reload`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +22,17 @@ import numpy as np
 
 from vjgan.errors import VjganError
 from vjgan.gfx import resources
+from vjgan.gfx.finish import OutputStage, Target, make_target
+from vjgan.gfx.passes import BLACK_UNITS, SAMPLER_UNITS, SCALAR_FIELDS, Pass
+from vjgan.gfx.reload import FileWatcher
+from vjgan.gfx.safety import LimiterConfig
 from vjgan.gfx.uniforms import FrameUniforms
+from vjgan.gfx.upload import FrameInput, check_fit
 
-# Texture unit of each sampler name; samplers of different types must not share a unit.
-SAMPLER_UNITS = {"u_source": 0, "u_input": 1, "u_prev_output": 2, "u_input_stats": 3,
-                 "u_frame_tex": 4, "u_color": 5, "u_partial": 6}
-_SCALAR_FIELDS = tuple(f.name for f in dataclasses.fields(FrameUniforms) if f.name != "chroma")
+__all__ = ["EffectChain", "EffectSpec", "Pass", "SAMPLER_UNITS", "available_effects"]
+
 _REDUCE_BLOCK = 8
+BLACKOUT_FADE_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -35,123 +44,100 @@ class EffectSpec:
     amp: str = "level"
 
 
-class Pass:
-    """A compiled fragment program plus a fullscreen-triangle VAO; sets only uniforms it has."""
-
-    def __init__(self, ctx: moderngl.Context, src: resources.ShaderSource,
-                 vert: resources.ShaderSource) -> None:
-        self.source = src
-        self.name = src.path.stem
-        try:
-            self.program = ctx.program(vertex_shader=vert.code, fragment_shader=src.code)
-        except moderngl.Error as e:
-            text = str(e)
-            if "vertex_shader" in text and "fragment_shader" not in text:
-                raise resources.compile_error(vert, text) from None
-            raise resources.compile_error(src, text) from None
-        self.vao = ctx.vertex_array(self.program, [])
-        self.members = {name: self.program[name] for name in self.program
-                        if isinstance(self.program[name], moderngl.Uniform)}
-        for name, unit in SAMPLER_UNITS.items():
-            if name in self.members:
-                self.members[name].value = unit
-
-    def has(self, name: str) -> bool:
-        return name in self.members
-
-    def set(self, name: str, value: float | int | Sequence[float]) -> None:
-        """Set uniform `name` if the program has it (drivers drop unused ones); never raises."""
-        u = self.members.get(name)
-        if u is None:
-            return
-        try:
-            if isinstance(value, (tuple, list)) and len(value) != u.dimension:
-                n = u.array_length * u.dimension  # a float array (GL may report it shortened)
-                vals = (list(value) + [0.0] * n)[:n]
-                u.write(np.asarray(vals, dtype=np.float32).tobytes())
-            else:
-                u.value = value
-        except Exception as e:  # noqa: BLE001 - moderngl raises several types here
-            raise VjganError(f"{self.source.path}: cannot set uniform {name} ({e}) — declare it "
-                             "as in shaders/_contract.glsl") from e
-
-    def set_frame_uniforms(self, u: FrameUniforms, resolution: tuple[int, int]) -> None:
-        for field in _SCALAR_FIELDS:
-            self.set(f"u_{field}", getattr(u, field))
-        self.set("u_chroma", tuple(u.chroma))
-        self.set("u_resolution", (float(resolution[0]), float(resolution[1])))
-
-    def draw(self) -> None:
-        self.vao.render(moderngl.TRIANGLES, vertices=3)
-
-    def release(self) -> None:
-        self.vao.release()
-        self.program.release()
-
-
 class EffectChain:
-    """Runs `effects` in order on each frame at output `size` (width, height)."""
+    """Runs `effects` in order on each frame at output `size` (width, height).
+
+    `fit` says how a frame of another aspect fills the output: "fill" (crop), "fit" (black bars)
+    or "mirror". `limit` is the photosensitivity limiter: True (default settings), False (off) or
+    a `LimiterConfig`. A blackout fades over `blackout_fade_s` seconds of stream time.
+    """
 
     def __init__(self, ctx: moderngl.Context, size: tuple[int, int], effects: Sequence[EffectSpec],
-                 shader_dir: Path | None = None) -> None:
+                 shader_dir: Path | None = None, *, fit: str = "fill",
+                 limit: bool | LimiterConfig = True,
+                 blackout_fade_s: float = BLACKOUT_FADE_S) -> None:
         self.ctx = ctx
         self.size = (int(size[0]), int(size[1]))
         if self.size[0] < 1 or self.size[1] < 1:
             raise VjganError(f"effect chain size {size[0]}x{size[1]} is empty — use a positive "
                              "size")
+        self.fit = check_fit(fit)
         self.specs = list(effects)
-        search = resources.shader_search_path(shader_dir)
         for spec in self.specs:
-            if spec.amp not in _SCALAR_FIELDS:
+            if spec.amp not in SCALAR_FIELDS:
                 raise VjganError(f"effect {spec.name!r}: amp {spec.amp!r} is not a FrameUniforms "
-                                 f"field — use one of: {', '.join(_SCALAR_FIELDS)}")
+                                 f"field — use one of: {', '.join(SCALAR_FIELDS)}")
+        self._search = resources.shader_search_path(shader_dir)
         paths = [resources.effect_path(s.name, shader_dir) for s in self.specs]
-        vert = resources.load_shader(self._internal(resources.VERTEX_FILE, search), search)
-
-        def build(path: Path) -> Pass:
-            return Pass(ctx, resources.load_shader(path, search), vert)
+        self._vert = resources.load_shader(self._internal(resources.VERTEX_FILE), self._search)
 
         built: list[Pass] = []
         try:
-            for path in [*paths, self._internal("_fill.frag", search),
-                         self._internal("_reduce.frag", search)]:
-                built.append(build(path))
+            for path in [*paths, self._internal("_fill.frag"), self._internal("_reduce.frag")]:
+                built.append(self._build(path))
+            *self.passes, fill, self._reduce = built
+            self._blacks = _black_textures(ctx)
+            self._black = self._blacks["float"]
+            self._stage = OutputStage(ctx, self.size, lambda f: self._build(self._internal(f)),
+                                      limit, blackout_fade_s, self._black)
         except BaseException:
             for p in built:
                 p.release()
+            for tex in getattr(self, "_blacks", {}).values():
+                tex.release()
             raise
-        *self.passes, self._fill, self._reduce = built
         self._strengths = [float(s.strength) for s in self.specs]
-
-        self._src_tex, self._src_fbo = self._target(self.size)
-        # Ping-pong targets, plus a third holding last frame's output if any pass reads
-        # u_prev_output (the three rotate: no copies).
-        self._needs_prev = any(p.has("u_prev_output") for p in self.passes)
-        n_targets = 0 if not self.passes else 3 if self._needs_prev else min(2, len(self.passes))
-        self._pool = [self._target(self.size) for _ in range(n_targets)]
-        self._black = ctx.texture((1, 1), 4, bytes([0, 0, 0, 255]))
+        self._input = FrameInput(ctx, self.size, self.fit, fill)
+        self._src_tex, self._src_fbo = make_target(ctx, self.size)
+        self._pool: list[Target] = []
+        self._stats: list[Target] = []
         self._prev: int | None = None
-        needs_stats = any(p.has("u_input_stats") for p in self.passes)
-        self._stats = self._stats_targets() if needs_stats else []
-        self._frame_tex: moderngl.Texture | None = None
-        self._output = self._src_tex
-        self._output_fbo = self._src_fbo
+        self._output: Target = (self._src_tex, self._src_fbo)
+        self.warnings: list[str] = []
+        self._errors: dict[Path, str] = {}
+        self._watcher = FileWatcher()
+        for p in self.passes:
+            self._watch(p)
+        self._layout()
+
+    # -- building ----------------------------------------------------------------------------
 
     @staticmethod
-    def _internal(filename: str, search: list[Path]) -> Path:
-        path = resources.find_shader(filename, search)
-        if path is None:
-            raise VjganError(f"internal shader {filename} missing from {search[-1]} — restore the "
-                             "repository's shaders/ folder")
+    def _internal(filename: str) -> Path:
+        """Internal shaders always come from the built-in folder: a user folder cannot replace
+        the fill, statistics or limiter passes."""
+        path = resources.builtin_shader_dir() / filename
+        if not path.is_file():
+            raise VjganError(f"internal shader {filename} missing from {path.parent} — restore "
+                             "the repository's shaders/ folder")
         return path
 
-    def _target(self, size: tuple[int, int]) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
-        tex = self.ctx.texture(size, 4)
-        tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
-        tex.repeat_x = tex.repeat_y = False
-        return tex, self.ctx.framebuffer(color_attachments=[tex])
+    def _build(self, path: Path) -> Pass:
+        return Pass(self.ctx, resources.load_shader(path, self._search), self._vert)
 
-    def _stats_targets(self) -> list[tuple[moderngl.Texture, moderngl.Framebuffer]]:
+    def _watch(self, p: Pass) -> None:
+        self._watcher.watch(p.source.path)
+        if p.source.header_path is not None:
+            self._watcher.watch(p.source.header_path)
+        warning = p.missing_sampler_warning()
+        if warning is not None:
+            self._warn(warning)
+
+    def _layout(self) -> None:
+        """(Re)allocate what the current passes need: ping-pong targets, plus a third holding last
+        frame's output if any pass reads u_prev_output (the three rotate: no copies), and the
+        u_input_stats reduction if any pass reads it."""
+        needs_prev = any(p.has("u_prev_output") for p in self.passes)
+        n = 0 if not self.passes else 3 if needs_prev else min(2, len(self.passes))
+        if n != len(self._pool):
+            self._release_targets(self._pool)
+            self._pool = [make_target(self.ctx, self.size) for _ in range(n)]
+            self._prev = None
+        self._needs_prev = needs_prev
+        if any(p.has("u_input_stats") for p in self.passes) and not self._stats:
+            self._stats = self._stats_targets()
+
+    def _stats_targets(self) -> list[Target]:
         out = []
         w, h = self.size
         while True:
@@ -162,34 +148,7 @@ class EffectChain:
             if w == 1 and h == 1:
                 return out
 
-    # -- per frame -------------------------------------------------------------------------
-
-    def _upload(self, frame: np.ndarray) -> moderngl.Texture:
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] not in (3, 4):
-            raise ValueError(f"frame must be uint8 (H, W, 3|4), got {frame.dtype} {frame.shape}")
-        fh, fw, comps = frame.shape
-        tex = self._frame_tex
-        if tex is None or tex.size != (fw, fh) or tex.components != comps:
-            if tex is not None:
-                tex.release()
-            tex = self._frame_tex = self.ctx.texture((fw, fh), comps, alignment=1)
-            tex.repeat_x = tex.repeat_y = False
-            # Fill + centre crop: show the frame's central region with the output's aspect.
-            scale = max(self.size[0] / fw, self.size[1] / fh)
-            self._frame_mips = scale < 0.5  # minifying more than 2x: average with mipmaps
-            if (fw, fh) == self.size:
-                tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-            elif self._frame_mips:
-                tex.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
-            else:
-                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
-            uv_scale = (self.size[0] / (fw * scale), self.size[1] / (fh * scale))
-            self._fill.set("u_uv_scale", uv_scale)
-            self._fill.set("u_uv_offset", ((1 - uv_scale[0]) / 2, (1 - uv_scale[1]) / 2))
-        tex.write(np.ascontiguousarray(frame), alignment=1)
-        if self._frame_mips:
-            tex.build_mipmaps()
-        return tex
+    # -- per frame ---------------------------------------------------------------------------
 
     def _compute_stats(self, tex: moderngl.Texture) -> None:
         src_size, first = self.size, True
@@ -206,46 +165,54 @@ class EffectChain:
         # leaves the 1x1 result bound on the u_partial unit; rebind it on the u_input_stats unit
         self._stats[-1][0].use(location=SAMPLER_UNITS["u_input_stats"])
 
-    def render(self, frame: np.ndarray, u: FrameUniforms) -> moderngl.Texture:
-        """Run the chain on `frame` (uint8 (H, W, 3), row 0 = top); returns the output texture."""
-        self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST | moderngl.CULL_FACE)
-        frame_tex = self._upload(frame)
-        frame_tex.use(location=SAMPLER_UNITS["u_frame_tex"])
-        self._src_fbo.use()
-        self._fill.draw()
-
+    def _run_effects(self, frame: np.ndarray, u: FrameUniforms) -> Target:
+        self._input.draw(frame, self._src_fbo)
+        for kind, unit in BLACK_UNITS.items():
+            self._blacks[kind].use(location=unit)
         self._src_tex.use(location=SAMPLER_UNITS["u_source"])
         prev_tex = self._pool[self._prev][0] if self._prev is not None else self._black
         prev_tex.use(location=SAMPLER_UNITS["u_prev_output"])
         free = [i for i in range(len(self._pool)) if i != self._prev][:2]
-        cur_tex, cur_fbo, cur_idx = self._src_tex, self._src_fbo, None
+        cur: Target = (self._src_tex, self._src_fbo)
+        cur_idx = None
         for k, (p, spec) in enumerate(zip(self.passes, self.specs)):
             if p.has("u_input_stats"):
-                self._compute_stats(cur_tex)
+                self._compute_stats(cur[0])
             idx = free[k % 2]
-            out_tex, out_fbo = self._pool[idx]
-            cur_tex.use(location=SAMPLER_UNITS["u_input"])
-            out_fbo.use()
-            p.set_frame_uniforms(u, self.size)
-            p.set("u_strength", self._strengths[k])
-            p.set("u_amp", float(getattr(u, spec.amp)))
+            cur[0].use(location=SAMPLER_UNITS["u_input"])
+            self._pool[idx][1].use()
+            problems = p.set_frame_uniforms(u, self.size)
+            problems.append(p.try_set("u_strength", self._strengths[k]))
+            problems.append(p.try_set("u_amp", float(getattr(u, spec.amp))))
+            for problem in problems:
+                if problem:
+                    self._warn(problem)
             p.draw()
-            cur_tex, cur_fbo, cur_idx = out_tex, out_fbo, idx
+            cur, cur_idx = self._pool[idx], idx
         if self._needs_prev:
             self._prev = cur_idx
-        self._output, self._output_fbo = cur_tex, cur_fbo
-        return cur_tex
+        return cur
+
+    def render(self, frame: np.ndarray, u: FrameUniforms) -> moderngl.Texture:
+        """Run the chain on `frame` (uint8 (H, W, 3|4), row 0 = top); returns the output texture.
+        While frozen the frame is ignored and the frozen picture is shown."""
+        self.ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+        candidate = None if self._stage.frozen else self._run_effects(frame, u)
+        self._output = self._stage.finish(candidate, float(u.time_s))
+        return self._output[0]
 
     @property
     def output(self) -> moderngl.Texture:
         """The last rendered output (the source copy before the first render)."""
-        return self._output
+        return self._output[0]
 
     def read(self) -> np.ndarray:
         """The last output as uint8 (h, w, 3), row 0 = top (same orientation as the input frame)."""
         w, h = self.size
-        data = self._output_fbo.read(components=3, alignment=1)
+        data = self._output[1].read(components=3, alignment=1)
         return np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)[::-1].copy()
+
+    # -- live controls -----------------------------------------------------------------------
 
     def set_strength(self, name: str, value: float) -> None:
         """Set the strength of every pass running effect `name`."""
@@ -259,15 +226,113 @@ class EffectChain:
     def strengths(self) -> dict[str, float]:
         return {s.name: self._strengths[i] for i, s in enumerate(self.specs)}
 
+    def set_blackout(self, on: bool) -> None:
+        """Fade to black (over blackout_fade_s, and through the limiter) or back."""
+        self._stage.blackout = bool(on)
+
+    @property
+    def blackout(self) -> bool:
+        return self._stage.blackout
+
+    def set_freeze(self, on: bool) -> None:
+        """Keep showing the current output (renders are ignored) until unfrozen."""
+        self._stage.set_freeze(on, self._output[1])
+
+    @property
+    def frozen(self) -> bool:
+        return self._stage.frozen
+
+    def set_limit(self, on: bool) -> None:
+        """Switch the photosensitivity limiter on or off (it is on by default)."""
+        self._stage.set_limit(on)
+
+    @property
+    def limit_enabled(self) -> bool:
+        return self._stage.limit_enabled
+
+    @property
+    def limiter(self):  # noqa: ANN201 - FlashLimiter, for the HUD and tests
+        return self._stage.limiter
+
+    @property
+    def last_alpha(self) -> float:
+        """How far the last frame moved towards its candidate (1 = not limited)."""
+        return self._stage.last_alpha
+
+    # -- hot reload --------------------------------------------------------------------------
+
+    @property
+    def last_error(self) -> str | None:
+        """The newest unresolved shader problem as one line `path:line: message`, else None."""
+        return next(reversed(self._errors.values()), None)
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+            del self.warnings[:-20]
+
+    def _report(self, path: Path, message: str) -> None:
+        self._errors.pop(path, None)
+        self._errors[path] = message
+
+    def poll_reload(self, t_s: float) -> list[str]:
+        """Recompile effect shaders whose files changed (stat at most every 0.25 s of `t_s`).
+        Returns the names of the effects swapped in. A file that fails to compile, or was
+        deleted, keeps its last good program and sets `last_error`."""
+        changed: set[Path] = set()
+        for change in self._watcher.poll(t_s):
+            if change.missing:
+                self._report(change.path, f"{change.path}: shader file is missing — keeping the "
+                                          "last good program; restore the file")
+            else:
+                changed.add(change.path)
+        targets = [i for i, p in enumerate(self.passes)
+                   if p.source.path in changed or p.source.header_path in changed]
+        swapped = []
+        for i in targets:
+            path = self.passes[i].source.path
+            try:
+                new = self._build(path)
+            except VjganError as e:
+                self._report(path, str(e))
+                continue
+            self.passes[i].release()
+            self.passes[i] = new
+            self._errors.pop(path, None)
+            if new.source.header_path is not None:
+                self._errors.pop(new.source.header_path, None)
+            self._watch(new)
+            swapped.append(self.specs[i].name)
+        if swapped:
+            self._layout()
+        return swapped
+
+    # -- teardown ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _release_targets(targets: list[Target]) -> None:
+        for tex, fbo in targets:
+            fbo.release()
+            tex.release()
+
     def release(self) -> None:
-        for p in [*self.passes, self._fill, self._reduce]:
+        for p in [*self.passes, self._input.fill, self._reduce]:
             p.release()
-        objs = [self._src_tex, self._src_fbo, self._black, *[o for t in self._pool for o in t],
-                *[o for t in self._stats for o in t]]
-        if self._frame_tex is not None:
-            objs.append(self._frame_tex)
-        for o in objs:
-            o.release()
+        self._stage.release()
+        self._input.release()
+        self._release_targets([(self._src_tex, self._src_fbo), *self._pool, *self._stats])
+        for tex in self._blacks.values():
+            tex.release()
+
+
+def _black_textures(ctx: moderngl.Context) -> dict[str, moderngl.Texture]:
+    """1x1 black textures for samplers the chain does not provide, one per sampler kind."""
+    out = {"float": ctx.texture((1, 1), 4, bytes([0, 0, 0, 255]))}
+    for kind, dtype in (("int", "i4"), ("uint", "u4")):
+        out[kind] = ctx.texture((1, 1), 4, bytes(16), dtype=dtype)
+    for tex in out.values():
+        tex.filter = (moderngl.NEAREST, moderngl.NEAREST)  # integer textures need NEAREST
+    return out
 
 
 def available_effects(shader_dir: Path | None = None) -> list[str]:

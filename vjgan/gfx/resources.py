@@ -1,10 +1,11 @@
 """Locating and assembling shader sources (no GL here).
 
-Shaders live in `shaders/` at the repository root. An extra directory (the `shader_dir` argument or
-env `VJGAN_SHADER_DIR`) is searched first, so a user's effects can add to or override the built-in
-ones. Every effect `<name>.frag` gets `#version 330 core` and `_contract.glsl` prepended (unless it
-starts with its own `#version`); `#line` directives keep compiler line numbers pointing at the
-effect file itself.
+Shaders live in `shaders/` at the repository root. User folders are searched first, so a user's
+effects can add to or override the built-in ones: the `shader_dir` argument (else env
+`VJGAN_SHADER_DIR`), then `$XDG_DATA_HOME/vjgan/shaders` (default `~/.local/share/vjgan/shaders`)
+when it exists. Every effect `<name>.frag` gets `#version 330 core` and `_contract.glsl`
+prepended (unless it starts with its own `#version`); `#line` directives keep compiler line
+numbers pointing at the effect file itself.
 """
 
 from __future__ import annotations
@@ -30,9 +31,17 @@ def builtin_shader_dir() -> Path:
     return PROJECT_ROOT / "shaders"
 
 
+def xdg_shader_dir() -> Path:
+    """$XDG_DATA_HOME/vjgan/shaders (XDG_DATA_HOME defaults to ~/.local/share); may not exist."""
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    # The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "vjgan" / "shaders"
+
+
 def shader_search_path(shader_dir: Path | str | None = None) -> list[Path]:
-    """Directories searched for shaders, first match wins: `shader_dir` or $VJGAN_SHADER_DIR, then
-    the built-in directory."""
+    """Directories searched for shaders, first match wins: `shader_dir` or $VJGAN_SHADER_DIR (must
+    exist), the XDG user folder (if it exists), then the built-in directory."""
     extra = shader_dir if shader_dir is not None else os.environ.get(SHADER_ENV) or None
     dirs: list[Path] = []
     if extra is not None:
@@ -42,6 +51,9 @@ def shader_search_path(shader_dir: Path | str | None = None) -> list[Path]:
             raise VjganError(f"shader directory {d} (from {origin}) does not exist — point it at a "
                              "folder of <name>.frag files")
         dirs.append(d)
+    user = xdg_shader_dir()
+    if user.is_dir() and not any(_same(user, d) for d in dirs):
+        dirs.append(user)
     builtin = builtin_shader_dir()
     if not any(_same(d, builtin) for d in dirs):
         dirs.append(builtin)
@@ -63,15 +75,17 @@ def find_shader(filename: str, search: list[Path]) -> Path | None:
     return None
 
 
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
 def available_effects(shader_dir: Path | str | None = None) -> list[str]:
-    """Names of user-facing effects (`<name>.frag` not starting with `_`), sorted."""
+    """Names of user-facing effects (`<name>.frag` not starting with `_`) in every folder of the
+    search path (user folders included), sorted."""
     names: set[str] = set()
     for d in shader_search_path(shader_dir):
-        names.update(p.stem for p in d.glob("*.frag") if not p.name.startswith("_"))
+        names.update(p.stem for p in d.glob("*.frag")
+                     if not p.name.startswith("_") and _NAME_RE.match(p.stem) and p.is_file())
     return sorted(names)
-
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def effect_path(name: str, shader_dir: Path | str | None = None) -> Path:
