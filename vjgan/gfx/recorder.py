@@ -9,6 +9,13 @@ The file is written to a hidden temporary next to `path` and moved onto `path` b
 crash or `abort()` never leaves a partial mp4. Video pts come from `t_s` on a 1/90000 time base:
 offline, t_s = i / fps gives exactly one frame per call; live, wall-clock timing is kept (VFR).
 Audio pts count samples from 0, so t_s = 0 is the first audio sample.
+
+Encoding runs on a background thread; the caller only copies frames into a queue. At most
+`queue_size` video frames wait there. When the encoder falls behind, offline rendering
+(`drop_when_behind=False`) waits for it, so every frame is encoded; a live show
+(`drop_when_behind=True`) never waits: the frame is dropped and counted in `frames_dropped`, the
+previous frame simply stays on screen longer in the file (pts come from t_s, so the recording
+keeps time with its audio). Audio is never dropped.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import uuid
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -66,7 +73,8 @@ class Recorder:
 
     def __init__(self, path: str | os.PathLike[str], size: tuple[int, int], fps: float,
                  audio_rate: int | None = None, audio_channels: int = 2, crf: int = 18,
-                 preset: str = "veryfast", queue_size: int = 8) -> None:
+                 preset: str = "veryfast", queue_size: int = 8,
+                 drop_when_behind: bool = False) -> None:
         import av
 
         self.path = check_output_path(path)
@@ -117,7 +125,10 @@ class Recorder:
         self._last_pts = -1
         self._audio_pts = 0
         self.frames_written = 0
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_size))
+        self.frames_dropped = 0  # video frames not recorded because the encoder was behind
+        self.drop_when_behind = drop_when_behind
+        self._video_slots = threading.Semaphore(max(1, queue_size))  # video frames in flight
+        self._queue: queue.Queue[Any] = queue.Queue()
         self._error: BaseException | None = None
         self._state = "open"  # open -> closed | aborted
         self._thread = threading.Thread(target=self._run, name="vjgan-recorder", daemon=True)
@@ -125,16 +136,55 @@ class Recorder:
 
     # -- producer side (render thread) -------------------------------------------------------
 
-    def write_video(self, frame: np.ndarray, t_s: float) -> None:
-        """Queue an RGB frame (uint8 (H, W, 3), row 0 = top) shown from `t_s` seconds."""
+    def write_video(self, frame: np.ndarray, t_s: float) -> bool:
+        """Queue an RGB frame (uint8 (H, W, 3), row 0 = top) shown from `t_s` seconds.
+
+        False when the frame was dropped because the encoder is behind (drop_when_behind only).
+        """
         self._check_open()
+        self._check_frame(frame)
+        if not self._take_video_slot():
+            return False
+        self._put_video(np.array(frame, copy=True, order="C"), t_s)
+        return True
+
+    def offer_video(self, read: Callable[[], np.ndarray], t_s: float) -> bool:
+        """Like `write_video`, but calls `read()` for the frame only if it will be recorded: a
+        show that is dropping frames does not pay for reading them back. `read` must return a
+        fresh array (it is queued without a copy)."""
+        self._check_open()
+        if not self._take_video_slot():
+            return False
+        try:
+            frame = read()
+            self._check_frame(frame)
+        except BaseException:
+            self._video_slots.release()
+            raise
+        self._put_video(np.ascontiguousarray(frame), t_s)
+        return True
+
+    def _check_frame(self, frame: np.ndarray) -> None:
         if frame.shape != (self.size[1], self.size[0], 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame must be uint8 {(self.size[1], self.size[0], 3)}, got "
                              f"{frame.dtype} {frame.shape}")
+
+    def _take_video_slot(self) -> bool:
+        if self.drop_when_behind:
+            if self._video_slots.acquire(blocking=False):
+                return True
+            self.frames_dropped += 1
+            return False
+        while not self._video_slots.acquire(timeout=0.1):  # wait for the encoder; wake on errors
+            if self._error is not None or not self._thread.is_alive():
+                self._fail()
+        return True
+
+    def _put_video(self, frame: np.ndarray, t_s: float) -> None:
         pts = round(t_s / VIDEO_TIME_BASE)
         pts = max(pts, self._last_pts + 1)  # strictly increasing even for jittery clocks
         self._last_pts = pts
-        self._put(("v", np.array(frame, copy=True, order="C"), pts))
+        self._queue.put(("v", frame, pts))
 
     def write_audio(self, samples: np.ndarray) -> None:
         """Queue float32 samples, (n,) or (n, ch); mono is duplicated to stereo, stereo averaged
@@ -155,7 +205,7 @@ class Recorder:
         elif self.audio_channels == 1 and a.shape[1] == 2:
             a = a.mean(axis=1, keepdims=True)
         planar = np.ascontiguousarray(a.T)  # (ch, n) for fltp
-        self._put(("a", planar, self._audio_pts))
+        self._queue.put(("a", planar, self._audio_pts))  # small: never waits, never dropped
         self._audio_pts += planar.shape[1]
 
     def _check_open(self) -> None:
@@ -163,15 +213,6 @@ class Recorder:
             self._fail()
         if self._state != "open":
             raise RuntimeError(f"Recorder for {self.path} is already {self._state}")
-
-    def _put(self, item: Any) -> None:
-        while True:  # bounded: blocks only when the encoder is behind; wakes up on errors
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                if self._error is not None or not self._thread.is_alive():
-                    self._fail()
 
     def _fail(self) -> None:
         err = self._error
@@ -182,31 +223,37 @@ class Recorder:
     # -- encoder thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        import av
-
         while True:
             item = self._queue.get()
             if item is _STOP:
                 return
-            if self._error is not None:
-                continue  # drain so producers never block on a dead encoder
             try:
-                kind, data, pts = item
-                if kind == "v":
-                    vf = av.VideoFrame.from_ndarray(data, format="rgb24")
-                    vf.pts, vf.time_base = pts, VIDEO_TIME_BASE
-                    vf.duration = self._frame_duration
-                    packets = self._video.encode(vf)
-                    self.frames_written += 1
-                else:
-                    layout = "stereo" if data.shape[0] == 2 else "mono"
-                    af = av.AudioFrame.from_ndarray(data, format="fltp", layout=layout)
-                    af.sample_rate = self.audio_rate
-                    af.pts, af.time_base = pts, Fraction(1, self.audio_rate)
-                    packets = self._audio.encode(af)
-                self._container.mux(packets)
+                self._encode(*item)
             except BaseException as e:  # noqa: BLE001 - re-raised on the producer side
                 self._error = e
+            finally:
+                if item[0] == "v":
+                    self._video_slots.release()
+
+    def _encode(self, kind: str, data: np.ndarray, pts: int) -> None:
+        import av
+
+        if self._error is not None:
+            return  # drain so producers never block on a dead encoder
+        if kind == "v":
+            vf = av.VideoFrame.from_ndarray(data, format="rgb24")
+            vf.pts, vf.time_base = pts, VIDEO_TIME_BASE
+            vf.duration = self._frame_duration
+            packets = self._video.encode(vf)
+            self.frames_written += 1
+        else:
+            layout = "stereo" if data.shape[0] == 2 else "mono"
+            af = av.AudioFrame.from_ndarray(data, format="fltp", layout=layout)
+            af.sample_rate = self.audio_rate
+            af.pts, af.time_base = pts, Fraction(1, self.audio_rate)
+            assert self._audio is not None
+            packets = self._audio.encode(af)
+        self._container.mux(packets)
 
     def _finish(self) -> None:
         self._queue.put(_STOP)
