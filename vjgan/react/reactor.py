@@ -92,6 +92,24 @@ class LatentReactor:
         self._shuffle = SyncedEvent()
         self._schedule = ShuffleSchedule()
         self._beats = BeatCounter()
+        # The base walk's position is anchored, so a live speed change or a scene's latent anchor
+        # moves on from where the walk is (with a constant speed: position = t x speed / 60).
+        self._walk_t0_s = 0.0
+        self._walk_pos0 = 0.0
+        self._walk_speed_fpm = self.params.speed_fpm
+        self._fade_from: np.ndarray | None = None  # base vector a scene recall slerps away from
+        self._fade_t0_s = 0.0
+        self._fade_s = 0.0
+
+    @property
+    def bpm(self) -> float:
+        """The audio tempo the analyser reports (0 until it locks)."""
+        return self._beats.bpm
+
+    @property
+    def beat_count(self) -> int:
+        """Beats heard so far (a change between frames means a beat fell in the last frame)."""
+        return self._beats.beats
 
     @property
     def slot_classes(self) -> tuple[int, ...]:
@@ -111,15 +129,42 @@ class LatentReactor:
                 del self._keyframes[old]
         return self._keyframes[k]
 
+    def base_position(self, t_s: float) -> float:
+        """Where the base walk is at t_s, in keyframes (a scene's latent anchor)."""
+        return self._walk_pos0 + (t_s - self._walk_t0_s) * self._walk_speed_fpm / 60.0
+
+    def move_base(self, position: float, t_s: float, fade_s: float = 0.0) -> None:
+        """Jump the base walk to `position` (keyframes), slerping there from the current base over
+        fade_s seconds (a scene recall); the walk goes on from there at the current speed."""
+        start = self.base(t_s)
+        self._walk_pos0, self._walk_t0_s = float(position), t_s
+        self._fade_from, self._fade_t0_s, self._fade_s = (start, t_s, fade_s) if fade_s > 0 else (None, t_s, 0.0)
+
+    def _follow_speed(self, t_s: float) -> None:
+        if self.params.speed_fpm != self._walk_speed_fpm:  # changed live: carry on from here
+            self._walk_pos0 = self.base_position(t_s)
+            self._walk_t0_s = t_s
+            self._walk_speed_fpm = self.params.speed_fpm
+
     def base(self, t_s: float) -> np.ndarray:
         """Endless keyframe walk: a new keyframe every 60/speed_fpm s, slerped, never a static tail."""
         p = self.params
-        if p.speed_fpm <= 0:
-            return p.truncation * self._keyframe(0)
-        pos = t_s * p.speed_fpm / 60.0
+        pos = self.base_position(t_s)
         k = int(np.floor(pos))
-        a, b, u = self._keyframe(k), self._keyframe(k + 1), pos - k
-        return p.truncation * _slerp(a, b, u)
+        if self._walk_speed_fpm <= 0 and pos == k:  # a still base sits exactly on a keyframe
+            walk = p.truncation * self._keyframe(k)
+        else:
+            a, b, u = self._keyframe(k), self._keyframe(k + 1), pos - k
+            walk = p.truncation * _slerp(a, b, u)
+        if self._fade_from is not None:
+            u = (t_s - self._fade_t0_s) / self._fade_s
+            if u >= 1.0:
+                self._fade_from = None
+            elif u > 0.0:
+                return _slerp(self._fade_from, walk, _smoothstep(u))
+            else:
+                return self._fade_from
+        return walk
 
     # -- one frame ---------------------------------------------------------------------------
     def step(self, stems: StemBlocks, t_s: float, dt_s: float) -> Latents:
@@ -133,6 +178,7 @@ class LatentReactor:
         """
         p = self.params
         self._t_s = t_s
+        self._follow_speed(t_s)
         silence = (AudioFeatures.silent(t_s, max(0.0, dt_s)),)
         by_role = stems if isinstance(stems, Mapping) else {role: stems for role in REACTOR_ROLES}
         beat, bar = self._beats.feed(by_role.get("mix") or by_role.get("class") or ())
@@ -235,6 +281,10 @@ def _pitch_directions(rng: np.random.Generator, z_dim: int) -> np.ndarray:
         return q.T
     dirs = rng.standard_normal((CHROMA_BINS, z_dim))
     return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+
+
+def _smoothstep(u: float) -> float:
+    return u * u * (3.0 - 2.0 * u)
 
 
 def _slerp(a: np.ndarray, b: np.ndarray, u: float) -> np.ndarray:
