@@ -7,6 +7,7 @@ never looks at a wall clock, so the same input and seed give the same frames eit
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -118,6 +119,10 @@ class Engine:
                                      params=self.config.react, own_stems=frozenset(own))
         self._index = 0
         self._last_t_s: float | None = None
+        self._music_input: Callable[[float, float], AudioFeatures | None] | None = None
+        self._music_roles: tuple[str, ...] = ()
+        self._manual_flash: tuple[float, float] | None = None  # (amount, decay_s), next frame on
+        self._flash_start: tuple[float, float, float] | None = None  # (t_s, amount, decay_s)
 
     @property
     def params(self) -> ReactParams:
@@ -126,6 +131,31 @@ class Engine:
     def set_params(self, params: ReactParams) -> None:
         """Replace the reaction parameters between frames (live control); state carries over."""
         self.reactor.params = params
+
+    def set_music_input(self, fn: Callable[[float, float], AudioFeatures | None] | None,
+                        roles: Sequence[str] = ("pulse", "class", "flash")) -> None:
+        """Let another music source stand in for the audio of `roles` (MIDI notes: pitch classes
+        drive the classes, velocities the pulse). `fn(t_s, dt_s)` returns this frame's record, or
+        None to leave the roles on the audio for this frame."""
+        unknown = set(roles) - set(ROLES)
+        if unknown:
+            raise ValueError(f"music input roles {sorted(unknown)} are not roles: {', '.join(ROLES)}")
+        self._music_input, self._music_roles = fn, tuple(roles)
+
+    def flash(self, amount: float = 1.0, decay_s: float = 0.15) -> None:
+        """A one-shot flash from a performer (key, OSC, MIDI pad): from the next frame on, the
+        flash amplitude is at least `amount`, decaying with time constant `decay_s`. It goes
+        through the effect chain's `flash` effect (and the photosensitivity limiter)."""
+        self._manual_flash = (min(max(float(amount), 0.0), 1.0), max(float(decay_s), 1e-3))
+
+    def _flash_amplitude(self, t_s: float) -> float:
+        if self._manual_flash is not None:
+            self._flash_start = (t_s, *self._manual_flash)
+            self._manual_flash = None
+        if self._flash_start is None:
+            return 0.0
+        t0_s, amount, decay_s = self._flash_start
+        return amount * math.exp(-(t_s - t0_s) / decay_s)
 
     def step(self, t_s: float) -> FrameResult:
         results = self._finish([self._react(t_s)])
@@ -160,6 +190,11 @@ class Engine:
             stems = self.analyzer.process(samples)
             for name, src in self.stem_sources.items():
                 stems[name] = self._stem_analyzers[name].process(src.read_until(t_s))
+            if self._music_input is not None:
+                block = self._music_input(t_s, dt_s)
+                if block is not None:
+                    for role in self._music_roles:
+                        stems[role] = [block]
             features = AudioFeatures.combine(stems[MIX], t_s, dt_s)
         with _timed(timings, "react"):
             latents = self.reactor.step(stems, t_s, dt_s)
@@ -189,7 +224,7 @@ class Engine:
                 with _timed(r.timings, "filters"):
                     for f in self.filters:
                         image = f(image, r.stems[f.stem])
-            uniforms = self._uniforms(r, p)
+            uniforms = self._uniforms(r, p, self._flash_amplitude(r.t_s))
             with _timed(r.timings, "effects"):
                 output = self.effects.render(image, uniforms)
             result = FrameResult(r.index, r.t_s, r.dt_s, r.features, r.latents, uniforms, r.samples,
@@ -200,7 +235,7 @@ class Engine:
         return results
 
     @staticmethod
-    def _uniforms(r: _Reacted, p: ReactParams) -> FrameUniforms:
+    def _uniforms(r: _Reacted, p: ReactParams, manual_flash: float = 0.0) -> FrameUniforms:
         f = r.features
         return FrameUniforms(
             time_s=r.t_s,
@@ -218,7 +253,7 @@ class Engine:
             beat_phase=f.beat_phase,
             # LSD's contrast and flash follow their own audio: its hits (*_percussive) or its level.
             contrast_amp=effect_amplitude(r.stems["contrast"], p.contrast_percussive),
-            flash_amp=effect_amplitude(r.stems["flash"], p.flash_percussive),
+            flash_amp=max(effect_amplitude(r.stems["flash"], p.flash_percussive), manual_flash),
         )
 
 
