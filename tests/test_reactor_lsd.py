@@ -221,3 +221,20 @@ def test_motion_redraw_lands_on_the_beat_when_synced(sync, redraw_s):
     changed = [frames[i + 1].t_s for i in range(1, len(moving)) if (moving[i] != moving[i - 1]).any()]
     redraws = [t for t in changed if t > 1.0]
     assert redraws and redraws[0] == pytest.approx(redraw_s, abs=1.5 / 60)
+
+
+def test_a_show_that_starts_mid_chord_keeps_a_finite_class_vector():
+    """The first frame has dt = 0; with a chord already sounding that once made the class vector
+    0/0 = NaN for the rest of the show."""
+    from vjgan.audio.features import AudioFeatures
+    from vjgan.react.reactor import LatentReactor
+
+    reactor = LatentReactor(z_dim=8, c_dim=12, seed=0)
+    chord = tuple(1.0 if i in (0, 4, 7) else 0.0 for i in range(12))
+    block = AudioFeatures(t_s=0.0, duration_s=0.0, level=0.5, chroma=chord, harmonic=0.5)
+    roles = ("mix", "pulse", "motion", "class", "contrast", "flash")
+    first = reactor.step({role: [block] for role in roles}, 0.0, 0.0)
+    block = AudioFeatures(t_s=0.1, duration_s=0.1, level=0.5, chroma=chord, harmonic=0.5)
+    later = reactor.step({role: [block] for role in roles}, 0.1, 0.1)
+    assert np.isfinite(first.c).all() and np.isfinite(later.c).all()
+    assert later.c.max() > 0

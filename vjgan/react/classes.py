@@ -74,8 +74,10 @@ class ClassVector:
         if chroma.any():
             mapped = np.zeros(CLASS_SLOTS)
             mapped[self.slot_of_pitch(p.dominant_classes_first)] = chroma
-            self._raw = self._raw + p.class_pitch_react * LSD_FPS * dt_s * mapped
-            self._raw = self._raw / self._raw.max()
+            raw = self._raw + p.class_pitch_react * LSD_FPS * dt_s * mapped
+            peak = raw.max()
+            if peak > 0:  # dt_s = 0 (a show's first frame) adds nothing: 0/0 would poison it
+                self._raw = raw / peak
         weight = one_pole_coefficient(dt_s, p.class_smooth_seconds)
         self._smooth = self._smooth + weight * (self._raw - self._smooth)
 
