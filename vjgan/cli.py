@@ -10,6 +10,7 @@ from typing import NoReturn, Sequence
 from vjgan import __version__
 from vjgan.audio.analysis import ONSET_METHODS
 from vjgan.errors import VjganError
+from vjgan.cli_live import add_live_parser, cmd_live as _cmd_live
 from vjgan.pipeline import SIZE_RULE, ShowOptions, size_ok
 
 DEMO_OUTPUT = Path("demo.mp4")
@@ -81,6 +82,8 @@ def _add_onset_flag(p: argparse.ArgumentParser) -> None:
 
 
 def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: str) -> None:
+    from vjgan.gfx.upload import FIT_MODES
+
     _add_onset_flag(p)
     p.add_argument("--model", type=str, metavar="FILE|STYLE",
                    help="model: a vjgan .safetensors, an NVlabs .pkl or rosinality .pt (loaded "
@@ -94,6 +97,12 @@ def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: st
                    help="latent seed: the same audio, seed and preset give the same frames (default 0)")
     p.add_argument("--preset", default="default", metavar="NAME",
                    help="a preset in presets/ (e.g. default, calm) or a path to a .toml file")
+    p.add_argument("--fit", default="fill", choices=FIT_MODES,
+                   help="a picture of another shape than the output: fill (scale and centre-crop, "
+                        "default), fit (whole picture, black bars) or mirror (fit, bars mirrored)")
+    p.add_argument("--no-flash-limit", action="store_true",
+                   help="turn off the photosensitivity limiter (on by default: at most 3 flashes "
+                        "a second and capped brightness jumps, measured on the output)")
     p.add_argument("--stem", action="append", default=[], metavar="ROLE=CH",
                    help="drive a role (pulse, motion, class, contrast, flash) from one input channel "
                         "(1-based, as printed on the interface) or 'mix' — or, with render, from "
@@ -137,34 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "OUT.json writes the data instead")
     _add_show_flags(render, 30.0, "frames per second of the video (default 30)")
 
-    live = sub.add_parser("live", help="run the realtime show",
-                          description="The realtime loop on a wall clock: line-in (or a file played "
-                          "at real time for rehearsal) to a window, or offscreen with --headless.")
-    source = live.add_mutually_exclusive_group()
-    source.add_argument("--audio-file", type=Path, metavar="FILE",
-                        help="consume this file at real time instead of line-in (rehearsal)")
-    source.add_argument("--audio-device", metavar="NAME",
-                        help="line-in device name (substring) or index; default: the system input")
-    live.add_argument("--sample-rate", type=int, default=48000, metavar="HZ",
-                      help="line-in sample rate (default 48000)")
-    live.add_argument("--channels", type=int, default=2, metavar="N",
-                      help="line-in channels to capture (default 2; more for stems)")
-    live.add_argument("--block", type=int, default=128, metavar="N",
-                      help="line-in block size in samples (default 128: 2.7 ms at 48 kHz)")
-    live.add_argument("--monitor-device", metavar="NAME",
-                      help="output device that plays --audio-file (default: the system output)")
-    live.add_argument("--fullscreen", action="store_true", help="fullscreen window (projector)")
-    live.add_argument("--display", type=int, default=0, metavar="N",
-                      help="which display the window opens on (default 0)")
-    live.add_argument("--headless", action="store_true",
-                      help="render offscreen (EGL): no window, e.g. with --record or in CI")
-    live.add_argument("--duration", type=_positive_float, metavar="S",
-                      help="stop after S seconds (default: until the audio ends or you quit)")
-    live.add_argument("--record", type=Path, metavar="OUT.mp4",
-                      help="also write what is shown, with the input audio, to an mp4")
-    live.add_argument("--no-monitor", action="store_true",
-                      help="do not play --audio-file to the speakers")
-    _add_show_flags(live, 60.0, "frame-rate cap of the show (default 60)")
+    add_live_parser(sub, _add_show_flags, _positive_float)
 
     analyze = sub.add_parser("analyze", help="analyse an audio file: onsets, tempo, bands, chroma",
                              description="Run the live analyser over a file at block rate and write "
@@ -177,12 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also draw waveform, onsets, band levels and chromagram")
     _add_onset_flag(analyze)
 
-    sub.add_parser("devices", help="list audio inputs and outputs",
-                   description="List audio input and output devices with channels and rates.")
+    sub.add_parser("devices", help="list audio inputs and outputs, and displays",
+                   description="List audio input and output devices with channels and rates, "
+                   "and the displays a show window can open on.")
     sub.add_parser("styles", help="list the installed model styles (names for --model)",
                    description="List the model styles --model accepts by name, with their files: "
                    "the bundled models, then the .safetensors files in your model folder "
                    "($VJGAN_MODEL_DIR, else $XDG_DATA_HOME/vjgan/models). vjgan never downloads models.")
+    params = sub.add_parser("params", help="list every parameter a show can control",
+                            description="The parameter registry: every parameter OSC, MIDI, presets "
+                            "and scenes can set, with its type, range, default, unit, smoothing and "
+                            "OSC address (/vjgan/ + the dotted name with slashes).")
+    params.add_argument("--preset", default="default", metavar="NAME|FILE",
+                        help="the show's preset (its effects and scenes add parameters)")
+    params.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    params.add_argument("--touchosc", metavar="OUT.tosc",
+                        help="also write a TouchOSC layout with a control for each parameter")
     convert = sub.add_parser("convert", help="convert a StyleGAN .pkl/.pt to a vjgan .safetensors model",
                              description="Read an NVlabs StyleGAN2-ADA/StyleGAN3 .pkl, a rosinality "
                              "stylegan2-pytorch .pt or a vjgan model (the format is read from the file's "
@@ -214,15 +206,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_options(args: argparse.Namespace) -> ShowOptions:
+def show_options(args: argparse.Namespace) -> ShowOptions:
     return ShowOptions(model=args.model, size=args.size, seed=args.seed, preset=args.preset,
-                       fps=args.fps, stems=tuple(args.stem), onset_method=args.onset_method)
+                       fps=args.fps, stems=tuple(args.stem), onset_method=args.onset_method,
+                       fit=args.fit, flash_limit=not args.no_flash_limit)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     from vjgan.render import render_file
 
-    summary = render_file(args.audio, args.output, _show_options(args),
+    summary = render_file(args.audio, args.output, show_options(args),
                           progress=not args.no_progress, start_s=args.start,
                           duration_s=args.duration, batch_size=args.batch, trace=args.trace)
     print(f"wrote {summary.output} ({summary.frames} frames, {summary.duration_s:.1f} s of audio, "
@@ -233,20 +226,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from vjgan.live import LiveOptions, run_live
-
-    opts = LiveOptions(show=_show_options(args), audio_file=args.audio_file,
-                       audio_device=args.audio_device, fullscreen=args.fullscreen,
-                       display=args.display, headless=args.headless, duration_s=args.duration,
-                       record=args.record, monitor=not args.no_monitor,
-                       sample_rate_hz=args.sample_rate, channels=args.channels, block=args.block,
-                       monitor_device=args.monitor_device)
-    summary = run_live(opts)
-    print(f"showed {summary.frames} frames in {summary.elapsed_s:.1f} s ({summary.fps:.1f} fps, "
-          f"frame time p50 {summary.frame_ms_p50:.1f} ms, p99 {summary.frame_ms_p99:.1f} ms)")
-    if summary.record is not None:
-        print(f"recorded {summary.record}")
-    return 0
+    return _cmd_live(args, show_options(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -259,13 +239,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from vjgan.live import LiveOptions, run_live
 
         try:
-            run_live(LiveOptions(show=_show_options(args), audio_file=track))
+            run_live(LiveOptions(show=show_options(args), audio_file=track))
             return 0
         except VjganError as exc:
             print(f"vjgan: no window ({exc}); rendering {args.output} instead", file=sys.stderr)
     from vjgan.render import render_file
 
-    summary = render_file(track, args.output, _show_options(args))
+    summary = render_file(track, args.output, show_options(args))
     print(f"demo written to {summary.output.resolve()} ({summary.frames} frames, "
           f"{summary.duration_s:.1f} s) — open it with any video player")
     return 0
@@ -288,8 +268,20 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     from vjgan.audio.devices import describe_devices
+    from vjgan.gfx.display import list_displays
 
     print(describe_devices())
+    displays, reason = list_displays()
+    print("displays (--display N):" + ("" if displays else f" none ({reason})"))
+    for d in displays:
+        print(f"  {d.describe()}")
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from vjgan.control.params_table import params_report
+
+    print(params_report(args.preset, args.markdown, args.touchosc))
     return 0
 
 
@@ -307,7 +299,8 @@ def cmd_styles(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "render": cmd_render, "live": cmd_live, "analyze": cmd_analyze,
-            "devices": cmd_devices, "styles": cmd_styles, "convert": cmd_convert}
+            "devices": cmd_devices, "styles": cmd_styles, "convert": cmd_convert,
+            "params": cmd_params}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
