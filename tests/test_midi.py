@@ -426,3 +426,26 @@ def test_learned_bindings_go_to_the_users_map_or_the_config_folder(tmp_path, mon
         time.sleep(0.01)
         show.frame()  # the save runs on its own thread; its outcome is logged on a frame
     assert [b.param for b in load_map(str(tmp_path / "learned.toml"), show.registry).bindings] == ["gen.psi"]
+
+
+def test_key_l_learns_the_parameter_last_moved_on_the_phone(tmp_path):
+    """The performer moves a TouchOSC fader, presses l, turns a knob: the knob now drives it."""
+    show = Show(tmp_path, "")
+    show.frame()
+    show.state.act("midi_learn")
+    assert "change a parameter first" in show.state.errors[-1]  # nothing touched yet
+    show.registry.set("react.motion.react", 1.0, "osc:192.168.1.23:9000")
+    show.registry.set("react.pulse.react", 1.0, "midi")  # a knob already bound: not a target
+    show.state.act("midi_learn")
+    show.send(cc(21, 0))  # the learning move
+    show.send(cc(21, 127))
+    assert show.registry.get("react.motion.react") == show.registry.spec("react.motion.react").max
+
+
+def test_osc_can_arm_midi_learn_by_name(tmp_path):
+    show = Show(tmp_path, "")
+    show.frame()
+    show.hook.osc_commands()["/vjgan/midi/learn"](["fx.flash.strength"], show.state)
+    show.send(cc(5, 0))
+    show.send(cc(5, 127))
+    assert show.registry.get("fx.flash.strength") == show.registry.spec("fx.flash.strength").max

@@ -102,6 +102,8 @@ def cmd_live(args: argparse.Namespace, show: Any) -> int:
         notes_port=args.midi_notes, notes_channel=args.midi_notes_channel,
         clock_port=args.midi_clock, tempo=control.tempo, save_path=args.midi_save,
         feedback=False if args.no_midi_feedback else None)
+    if midi is not None and control.osc is not None:
+        control.osc.add_commands(midi.osc_commands())
     summary = run_live(opts, hooks=control.hooks(midi), log=say)
     print(f"showed {summary.frames} frames in {summary.elapsed_s:.1f} s ({summary.fps:.1f} fps, "
           f"frame time p50 {summary.frame_ms_p50:.1f} ms, p99 {summary.frame_ms_p99:.1f} ms)")

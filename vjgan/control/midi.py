@@ -68,6 +68,8 @@ class MidiHook:
         self._save_lock = threading.Lock()
         self._last_error = ""
         self._music_installed = False
+        self.last_touched: str | None = None  # the parameter last changed by anything but MIDI
+        self._unsubscribe = registry.subscribe(self._touched)
         self._refresh_at: float | None = None
         if start:
             for link in self.links.values():
@@ -83,7 +85,31 @@ class MidiHook:
                 state.report(message)
                 self._last_error = message
 
+    def _touched(self, name: str, value: Any, source: str) -> None:
+        if source != "midi" and not source.startswith(("preset", "scene")):
+            self.last_touched = name
+
+    def osc_commands(self) -> dict[str, Callable[[list[Any], ShowState], None]]:
+        """OSC addresses for MIDI learn: `/vjgan/midi/learn NAME` arms NAME (no argument: the
+        parameter last changed from OSC or the keys), `/vjgan/midi/save` writes the map."""
+        def learn(args: list[Any], state: ShowState) -> None:
+            self._arm(str(args[0]) if args else None, state)
+
+        def save(args: list[Any], state: ShowState) -> None:
+            self.save()
+
+        return {"/vjgan/midi/learn": learn, "/vjgan/midi/save": save}
+
+    def _arm(self, name: str | None, state: ShowState) -> None:
+        target = name or self.last_touched
+        if target is None:
+            state.report("MIDI learn: change a parameter first (a TouchOSC fader, an OSC message), "
+                         "then press l and move a control")
+            return
+        state.log(f"vjgan: MIDI learn armed for {self.arm(target)} — move a control")
+
     def _frame(self, t_s: float, state: ShowState) -> None:
+        state.actions.setdefault("midi_learn", lambda: self._arm(None, state))
         if self.notes is not None and not self._music_installed:
             state.engine.set_music_input(self.note_features)  # notes play the show from now on
             self._music_installed = True
@@ -221,6 +247,7 @@ class MidiHook:
     def close(self) -> None:
         for link in self.links.values():
             link.close()
+        self._unsubscribe()
         self.controller.close()
         close = getattr(self.backend, "close", None)
         if callable(close):

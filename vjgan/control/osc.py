@@ -36,6 +36,11 @@ class OscHook:
         self._unsubscribe = registry.subscribe(self._on_change)
         self.frames = 0
 
+    def add_commands(self, commands: Mapping[str, Callable[[list[Any], ShowState], None]]) -> None:
+        """More command addresses (e.g. MIDI learn's), before the show starts."""
+        self.commands.update(commands)
+        self.server.commands.update(commands)
+
     def _on_change(self, name: str, value: Any, source: str) -> None:
         if name.startswith(("action.", "scene.")):
             return

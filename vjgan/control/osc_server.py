@@ -62,7 +62,7 @@ class OscServer:
                  commands: Iterable[str] = ()) -> None:
         self.registry = registry
         self.config = config or OscConfig()
-        self.commands = frozenset(commands)  # addresses queued whole for the frame hook
+        self.commands = set(commands)  # addresses queued whole for the frame hook (set before the show)
         self._allow = parse_allow(self.config.allow)
         if not is_loopback(self.config.bind) and not self._allow:
             raise VjganError(f"--osc-bind {self.config.bind} listens on the network, and OSC has no "
