@@ -36,8 +36,7 @@ NO_DISPLAY = ("no display found — pass --headless to render offscreen (EGL), o
 # pygame key name -> show action (vjgan.control.hooks.ACTIONS). Shown on the HUD as KEY_HELP.
 KEY_ACTIONS = {"escape": "quit", "q": "quit", "f11": "fullscreen", "f": "fullscreen",
                "h": "hud", "b": "blackout", "space": "freeze", "l": "midi_learn"}
-KEY_HELP = ("Esc/q quit · F11/f fullscreen · h HUD · b blackout · space freeze · "
-            "l MIDI-learn the last changed parameter")
+KEY_HELP = "Esc/q quit · F11/f fullscreen · h HUD · b blackout · space freeze · l MIDI learn"
 
 
 @dataclass(frozen=True)
