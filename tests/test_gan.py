@@ -122,10 +122,11 @@ def test_shipped_default_model_renders_a_real_picture():
     path = default_model_path()
     assert path.is_file() and path.stat().st_size < 20e6
     runner = load_runner(None)
-    assert runner.resolution == DEFAULT_CONFIG["img_resolution"] == 256
+    side = DEFAULT_CONFIG["img_resolution"]
+    assert runner.resolution == side
     rng = np.random.default_rng(1)
     frame = runner(rng.standard_normal(runner.z_dim).astype(np.float32))
-    assert frame.shape == (256, 256, 3) and frame.dtype == np.uint8
+    assert frame.shape == (side, side, 3) and frame.dtype == np.uint8
     assert frame.std() > 20 and np.mean((frame == 0) | (frame == 255)) < 0.2  # not flat, not clipped
     assert np.abs(frame.astype(int) - frame.mean(axis=2, keepdims=True)).mean() > 10  # colour, not grey
     other = runner(rng.standard_normal(runner.z_dim).astype(np.float32))
@@ -133,13 +134,6 @@ def test_shipped_default_model_renders_a_real_picture():
     with torch.no_grad():
         raw = runner.G(torch.randn(2, runner.z_dim), None)
     assert (raw.abs() < 1.5).float().mean() > 0.95  # roughly in [-1, 1]
-
-
-def test_shipped_default_model_is_reproducible_from_its_seed():
-    rebuilt = build_default_generator()
-    shipped = load_generator(default_model_path())
-    z = torch.randn(1, rebuilt.z_dim)
-    assert torch.allclose(rebuilt(z, None), shipped(z, None), atol=1e-5)
 
 
 def _expect_error(path: Path, *needles: str) -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 from test_cli import probe
 from vjgan.audio.demo_track import synthesize_demo_track
 from vjgan.errors import VjganError
+from vjgan.gan.default import DEFAULT_CONFIG
 
 RATE = 22050
 
@@ -49,7 +50,8 @@ def test_basic_visualization(here):
 
     info = probe(here / "song.mp4")
     assert len(info["frames"]) == round(4.0 * 43)  # LSD's default fps, exactly
-    assert info["size"] == (256, 256) and info["audio_codec"] == "aac"
+    side = DEFAULT_CONFIG["img_resolution"]  # LSD: the model's own resolution
+    assert info["size"] == (side, side) and info["audio_codec"] == "aac"
     assert info["audio_s"] == pytest.approx(4.0, abs=0.05)
 
 

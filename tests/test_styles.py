@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from test_cli import assert_clean_failure, probe, song, vjgan  # noqa: F401 (song is a fixture)
@@ -104,12 +105,16 @@ def test_vjgan_styles_lists_names_with_their_files(user_models):
 
 def test_render_with_a_style_name(song, user_models, tmp_path):
     out = tmp_path / "look.mp4"
-    run = vjgan("render", str(song), "-o", str(out), "--fps", "4", "--model", "My Look",
-                "--no-progress", env={"VJGAN_MODEL_DIR": str(user_models)})
-    assert run.returncode == 0, run.stderr
+    default = tmp_path / "default.mp4"
+    for model, path in (("My Look", out), ("default", default)):
+        run = vjgan("render", str(song), "-o", str(path), "--fps", "4", "--model", model,
+                    "--size", "32", "--no-progress", env={"VJGAN_MODEL_DIR": str(user_models)})
+        assert run.returncode == 0, run.stderr
     info = probe(out)
-    assert info["size"] == (32, 32)  # the named model's resolution (the default model is 256 px)
-    assert len(info["frames"]) == 10
+    assert info["size"] == (32, 32) and len(info["frames"]) == 10
+    # the named model drew it, not the default one
+    mine, shipped = np.stack(info["frames"]).astype(int), np.stack(probe(default)["frames"]).astype(int)
+    assert np.abs(mine - shipped).mean() > 20
 
 
 def test_render_with_an_unknown_style_fails_in_one_line(song, user_models, tmp_path):

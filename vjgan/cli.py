@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                    description="List the model styles --model accepts by name, with their files: "
                    "the bundled models, then the .safetensors files in your model folder "
                    "($VJGAN_MODEL_DIR, else $XDG_DATA_HOME/vjgan/models). vjgan never downloads models.")
+    from vjgan.train.cli import add_parser as add_train_parser
+
+    add_train_parser(sub)
     params = sub.add_parser("params", help="list every parameter a show can control",
                             description="The parameter registry: every parameter OSC, MIDI, presets "
                             "and scenes can set, with its type, range, default, unit, smoothing and "
@@ -278,6 +281,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from vjgan.train.cli import run
+
+    return run(args)
+
+
 def cmd_params(args: argparse.Namespace) -> int:
     from vjgan.control.params_table import params_report
 
@@ -300,7 +309,7 @@ def cmd_styles(args: argparse.Namespace) -> int:
 
 COMMANDS = {"demo": cmd_demo, "render": cmd_render, "live": cmd_live, "analyze": cmd_analyze,
             "devices": cmd_devices, "styles": cmd_styles, "convert": cmd_convert,
-            "params": cmd_params}
+            "params": cmd_params, "train": cmd_train}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

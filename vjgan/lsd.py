@@ -198,7 +198,7 @@ class LucidSonicDream:
             filters.append(_CustomEffect(fx, stem))
         size = None if resolution is None else (
             (resolution, resolution) if isinstance(resolution, int) else tuple(resolution))
-        opts = ShowOptions(size=size, seed=seed, fps=float(fps))
+        opts = ShowOptions(size=size, seed=seed, fps=float(fps), min_side=0)  # LSD: the model's size
         job = RenderJob(
             audio=self.song, output=out, opts=opts, start_s=float(start),
             duration_s=None if duration is None else float(duration), stem_files=self.stems,

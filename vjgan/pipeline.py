@@ -31,6 +31,7 @@ class ShowOptions:
     onset_method: str = "hfc"  # aubio onset detection function
     fit: str = "fill"  # a picture of another aspect than the output: fill (crop), fit (bars), mirror
     flash_limit: bool = True  # photosensitivity limiter: <= 3 flashes/s, capped luminance steps
+    min_side: int = 256  # without `size`, a smaller model is shown this large (0: its own size)
 
 
 def size_ok(size: int) -> bool:
@@ -68,9 +69,13 @@ def native_size(generator: Any) -> tuple[int, int]:
 
 
 def output_size(opts: ShowOptions, runner: Any) -> tuple[int, int]:
+    """--size, else the model's own size scaled up so its shorter side is at least
+    `opts.min_side` (a 128 px model still fills a 256 px output; the chain scales it)."""
     if opts.size is not None:
         return check_size(opts.size)
     w, h = native_size(runner)
+    scale = max(1.0, opts.min_side / min(w, h))
+    w, h = round(w * scale), round(h * scale)
     return w + w % 2, h + h % 2  # H.264 needs even sides
 
 

@@ -101,7 +101,7 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None) -> Path:
     if name_or_path is None:
         path = default_model_path()
         if not path.is_file():
-            raise VjganError(f"{path}: the default model is missing; recreate it with `python -m vjgan.gan.default`")
+            raise VjganError(f"{path}: the default model is missing — reinstall vjgan, or retrain it with `python -m vjgan.gan.default` (about an hour; see docs/train.md)")
         return path
     text = os.fspath(name_or_path)
     if not isinstance(text, str):
