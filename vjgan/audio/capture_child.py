@@ -8,7 +8,9 @@ counters and kills this process by PID (SIGKILL) when they stall, because after 
 PortAudio's own stop/abort can hang forever.
 
 Shared memory (one anonymous file created by the parent, inherited as a file descriptor):
-  ctl   int64[N_CTL]  counters and flags, indices below (WRITTEN is the ring's frame count)
+  ctl   int64[N_CTL]  counters and flags, indices below (WRITTEN is the ring's frame count), then
+                      the arrival stamps: STAMP_SLOTS rows of (WRITTEN after the block, monotonic ns
+                      when its samples landed here), row STAMPS % STAMP_SLOTS written next
   data  float32 ring  (capacity_frames, channels)
 Messages to the parent are JSON lines on an inherited pipe: ["opened", info] | ["error", text] |
 ["retry", text].
@@ -43,7 +45,10 @@ STATE = 5  # the child's state, below
 ATTEMPTS = 6  # open attempts so far (progress while the device is away)
 STOP = 7  # set by the parent: close the stream and exit
 INJECT_ERRORS = 8  # test hook: the next N callbacks raise (and must be counted, not fatal)
-N_CTL = 16
+STAMPS = 9  # arrival stamps written (blocks copied into the ring)
+STAMP_BASE = 16  # the stamp rows start here
+STAMP_SLOTS = 2048  # rows kept: 5.5 s of 128-frame blocks at 48 kHz
+N_CTL = STAMP_BASE + 2 * STAMP_SLOTS
 
 # child states (ctl[STATE])
 SPAWNED, OPENING, RUNNING, STREAM_STOPPED, FAILED = range(5)
@@ -56,8 +61,16 @@ DEBUG_ENV = "VJGAN_AUDIO_DEBUG"  # set to 1 to keep the child's stderr (libjack/
 _client_name_buffer: ctypes.Array[ctypes.c_char] | None = None  # PortAudio keeps the pointer
 
 
+def stamp_rows(ctl: np.ndarray) -> np.ndarray:
+    """The arrival stamp rows inside the control block: (STAMP_SLOTS, 2) int64 view."""
+    return ctl[STAMP_BASE : STAMP_BASE + 2 * STAMP_SLOTS].reshape(STAMP_SLOTS, 2)
+
+
 def make_callback(ring: Any, ctl: np.ndarray) -> Callable[[np.ndarray, int, Any, Any], None]:
-    """The real-time callback: count, copy into the ring, never raise (an exception stops capture)."""
+    """The real-time callback: count, copy into the ring, stamp the block's arrival (frame count and
+    monotonic clock, comparable across processes), never raise (an exception stops capture)."""
+    stamps = stamp_rows(ctl)
+    clock_ns = time.monotonic_ns
 
     def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         try:
@@ -71,6 +84,10 @@ def make_callback(ring: Any, ctl: np.ndarray) -> Callable[[np.ndarray, int, Any,
                 ctl[INJECT_ERRORS] -= 1
                 raise RuntimeError("injected callback error")
             ring.write(indata)
+            row = stamps[ctl[STAMPS] % STAMP_SLOTS]
+            row[0] = ctl[WRITTEN]
+            row[1] = clock_ns()
+            ctl[STAMPS] += 1
         except Exception:  # noqa: BLE001 - counted and reported by stats(); capture goes on
             ctl[CALLBACK_ERRORS] += 1
 

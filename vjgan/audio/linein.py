@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from vjgan.audio.capture_child import CALLBACK_ERRORS, N_COUNTERS, OVERFLOWS, STATUS_FLAGS, WRITTEN
+from vjgan.audio.capture_child import (CALLBACK_ERRORS, N_COUNTERS, OVERFLOWS, STAMP_SLOTS, STAMPS, STATUS_FLAGS,
+                                       WRITTEN, stamp_rows)
 from vjgan.audio.devices import PORTAUDIO_MISSING, import_sounddevice, portaudio_available
 from vjgan.audio.supervisor import CaptureSupervisor
 from vjgan.errors import VjganError
@@ -152,6 +153,9 @@ class LineInSource:
         self._closed = False
         self._silence_cursor: float | None = None  # wall time up to which silence was returned
         self._silence_frames = 0
+        self._stamps = stamp_rows(self._sup.ctl)
+        self._origin_frames = 0  # the ring's frame count at stream time 0
+        self._stamps_read = 0
 
     @property
     def status(self) -> str:
@@ -171,8 +175,10 @@ class LineInSource:
     def start(self) -> None:
         """Stream time 0 is now: drop what was captured before."""
         if not self._started and not self._closed:
+            self._stamps_read = int(self._sup.ctl[STAMPS])
             self.ring.read_new()
             self.ring.dropped_frames = 0
+            self._origin_frames = int(self.ring.counters[WRITTEN]) - self.ring.available_frames
             self._started = True
 
     def read_until(self, t_s: float) -> np.ndarray:
@@ -197,6 +203,23 @@ class LineInSource:
         self._silence_cursor = cursor + n / self.sample_rate if n < self.ring.capacity_frames else now
         self._silence_frames += n
         return np.concatenate([data, np.zeros((n, self.channels), dtype=np.float32)])
+
+    def block_arrivals(self) -> np.ndarray:
+        """When each capture block landed, for latency measurement: (n, 2) int64 rows of (stream frames
+        up to the block's end, `time.monotonic_ns()` when its samples were in the ring) for the blocks
+        since the last call (the newest STAMP_SLOTS at most). Frame counts follow `read_until`'s samples
+        while no frames were dropped and no silence stood in for lost input (see `stats()`)."""
+        self.start()
+        ctl = self._sup.ctl
+        count = int(ctl[STAMPS])
+        first = max(self._stamps_read, count - STAMP_SLOTS)
+        rows = self._stamps[np.arange(first, count) % STAMP_SLOTS].copy()
+        overrun = int(ctl[STAMPS]) - STAMP_SLOTS - first  # rows rewritten while we copied
+        if overrun > 0:
+            rows = rows[overrun:]
+        self._stamps_read = count
+        rows[:, 0] -= self._origin_frames
+        return rows
 
     def stats(self) -> dict[str, Any]:
         """Capture health: frames captured, overflows (xruns), other status flags, callback errors,
