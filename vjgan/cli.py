@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
@@ -11,7 +12,7 @@ from vjgan import __version__
 from vjgan.audio.analysis import ONSET_METHODS
 from vjgan.errors import VjganError
 from vjgan.cli_live import add_live_parser, cmd_live as _cmd_live
-from vjgan.pipeline import SIZE_RULE, ShowOptions, size_ok
+from vjgan.pipeline import SIZE_RULE, ShowOptions, live_threads, size_ok
 
 DEMO_OUTPUT = Path("demo.mp4")
 
@@ -68,6 +69,16 @@ def _batch(text: str) -> int:
     return value
 
 
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"{value} must be from 1 to 256 threads")
+    return value
+
+
 def _fps(text: str) -> float:
     value = _positive_float(text)
     if value > 240:
@@ -97,6 +108,10 @@ def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: st
                    help="latent seed: the same audio, seed and preset give the same frames (default 0)")
     p.add_argument("--preset", default="default", metavar="NAME",
                    help="a preset in presets/ (e.g. default, calm) or a path to a .toml file")
+    p.add_argument("--threads", type=_threads, metavar="N",
+                   help="torch threads for the generator on a CPU (default: torch's; for live, 1 on "
+                        "machines with 2 cores or fewer, where a second thread stalls frames "
+                        "whenever anything else runs)")
     p.add_argument("--fit", default="fill", choices=FIT_MODES,
                    help="a picture of another shape than the output: fill (scale and centre-crop, "
                         "default), fit (whole picture, black bars) or mirror (fit, bars mirrored)")
@@ -166,9 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
                    description="List the model styles --model accepts by name, with their files: "
                    "the bundled models, then the .safetensors files in your model folder "
                    "($VJGAN_MODEL_DIR, else $XDG_DATA_HOME/vjgan/models). vjgan never downloads models.")
+    from vjgan.benchmark.cli import add_parser as add_bench_parser
     from vjgan.train.cli import add_parser as add_train_parser
 
     add_train_parser(sub)
+    add_bench_parser(sub)
     params = sub.add_parser("params", help="list every parameter a show can control",
                             description="The parameter registry: every parameter OSC, MIDI, presets "
                             "and scenes can set, with its type, range, default, unit, smoothing and "
@@ -212,7 +229,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def show_options(args: argparse.Namespace) -> ShowOptions:
     return ShowOptions(model=args.model, size=args.size, seed=args.seed, preset=args.preset,
                        fps=args.fps, stems=tuple(args.stem), onset_method=args.onset_method,
-                       fit=args.fit, flash_limit=not args.no_flash_limit)
+                       fit=args.fit, flash_limit=not args.no_flash_limit, threads=args.threads)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -229,7 +246,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    return _cmd_live(args, show_options(args))
+    show = show_options(args)
+    return _cmd_live(args, dataclasses.replace(show, threads=live_threads(show.threads)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -281,6 +299,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from vjgan.benchmark.cli import run
+
+    return run(args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from vjgan.train.cli import run
 
@@ -309,7 +333,8 @@ def cmd_styles(args: argparse.Namespace) -> int:
 
 COMMANDS = {"demo": cmd_demo, "render": cmd_render, "live": cmd_live, "analyze": cmd_analyze,
             "devices": cmd_devices, "styles": cmd_styles, "convert": cmd_convert,
-            "params": cmd_params, "train": cmd_train}
+            "params": cmd_params, "train": cmd_train,
+            "bench": cmd_bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

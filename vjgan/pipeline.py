@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -31,7 +32,17 @@ class ShowOptions:
     onset_method: str = "hfc"  # aubio onset detection function
     fit: str = "fill"  # a picture of another aspect than the output: fill (crop), fit (bars), mirror
     flash_limit: bool = True  # photosensitivity limiter: <= 3 flashes/s, capped luminance steps
+    threads: int | None = None  # torch threads for a CPU generator; None: torch's default
     min_side: int = 256  # without `size`, a smaller model is shown this large (0: its own size)
+
+
+def live_threads(asked: int | None) -> int | None:
+    """Torch threads for a live show: what was asked, else 1 on a machine of 2 cores or fewer.
+    There a second OpenMP thread waits on any other busy process and frames stall for up to a
+    second (bench: 60 fps beside a busy process with 1 thread, 24 fps with 2)."""
+    if asked is not None:
+        return asked
+    return 1 if (os.cpu_count() or 1) <= 2 else None
 
 
 def size_ok(size: int) -> bool:
@@ -54,7 +65,7 @@ def load_show_parts(opts: ShowOptions) -> tuple["Preset", Any]:
     from vjgan.gan import load_runner
 
     preset = load_preset(opts.preset)
-    runner = load_runner(opts.model)
+    runner = load_runner(opts.model, threads=opts.threads)
     return preset, runner
 
 
