@@ -25,7 +25,8 @@ def test_a_batch_gives_the_frames_of_single_calls_within_one_level(psi):
     runner = load_runner(None)
     z = np.random.default_rng(1).standard_normal((3, runner.z_dim)).astype(np.float32)
     batch = runner.render_batch(z, None, psi)
-    assert batch.shape == (3, 256, 256, 3) and batch.dtype == np.uint8
+    side = runner.resolution
+    assert batch.shape == (3, side, side, 3) and batch.dtype == np.uint8
     singles = np.stack([runner(z[k], None, psi) for k in range(3)])
     diff = _diff(batch, singles)
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3

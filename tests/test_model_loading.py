@@ -72,7 +72,7 @@ def test_convert_a_rosinality_checkpoint_then_render_with_it(ros_file, song, tmp
 
     video = tmp_path / "clip.mp4"
     run = vjgan("render", str(song), "-o", str(video), "--model", str(out), "--fps", "8", "--duration", "1",
-                "--no-progress")
+                "--size", str(SIZE), "--no-progress")
     assert run.returncode == 0, run.stderr
     frames = probe(video)["frames"]
     assert len(frames) == 8 and frames[0].shape == (SIZE, SIZE, 3)

@@ -38,11 +38,11 @@ def default_G() -> torch.nn.Module:
 
 # -- CPU: precision and layout --
 
-# Measured on this AMD EPYC (torch 2.13), 8 latents at psi 0.7 on the shipped model against fp32 NCHW:
-# fp32 channels_last: max 1 level, 0.003 % of values differ; bf16 (either layout): max 4 levels,
-# 37 % of values differ, mean 0.39 levels. Bounds below keep about 2x margin; bf16 must also really
-# run in bf16 (at least 5 % of the values move).
-CPU_COMBOS = [("fp32", True, 1, 1e-3, 0.01), ("bf16", False, 8, 0.6, 0.8), ("bf16", True, 8, 0.6, 0.8)]
+# Measured on this AMD EPYC (torch 2.13), 8 latents at psi 0.7 on the shipped (trained, 128 px) model
+# against fp32 NCHW: fp32 channels_last: max 1 level; bf16 (either layout): max 10 levels, 33 % of
+# values differ, mean 0.36 levels. Bounds below keep about 2x margin; bf16 must also really run in
+# bf16 (at least 5 % of the values move).
+CPU_COMBOS = [("fp32", True, 1, 1e-3, 0.01), ("bf16", False, 20, 0.6, 0.8), ("bf16", True, 20, 0.6, 0.8)]
 
 
 @pytest.mark.parametrize(("dtype", "channels_last", "max_levels", "max_frac", "max_mean"), CPU_COMBOS)
