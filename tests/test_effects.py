@@ -18,16 +18,6 @@ from vjgan.gfx.effects import EffectChain, EffectSpec  # noqa: E402
 TOL = 1.0 / 255 + 1e-6
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    try:
-        c = moderngl.create_standalone_context(backend="egl")
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"no EGL OpenGL context: {e}")
-    yield c
-    c.release()
-
-
 def pattern(h: int = 96, w: int = 128) -> np.ndarray:
     """A gradient plus a checker pattern plus a few saturated blocks: non-trivial statistics."""
     y, x = np.mgrid[0:h, 0:w]

@@ -15,16 +15,6 @@ BUILTINS = ("contrast", "edges", "flash", "hue_shift", "kaleidoscope", "rgb_spli
             "swirl", "trails", "zoom")
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    try:
-        c = moderngl.create_standalone_context(backend="egl")
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"no EGL OpenGL context: {e}")
-    yield c
-    c.release()
-
-
 def pattern(h: int = 48, w: int = 64) -> np.ndarray:
     """Smooth gradients plus saturated blocks: asymmetric, with colour and structure."""
     y, x = np.mgrid[0:h, 0:w]

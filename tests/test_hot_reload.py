@@ -20,16 +20,6 @@ from vjgan.gfx.effects import EffectChain, EffectSpec, available_effects  # noqa
 SOLID = "void main() {{ f_color = vec4({r}, {g}, {b}, 1.0); }}\n"
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    try:
-        c = moderngl.create_standalone_context(backend="egl")
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"no EGL OpenGL context: {e}")
-    yield c
-    c.release()
-
-
 def write(path: Path, text: str) -> None:
     """Write and move the mtime on, as an editor saving a second later would."""
     old = path.stat().st_mtime_ns if path.exists() else 0

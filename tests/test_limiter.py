@@ -117,16 +117,6 @@ moderngl = pytest.importorskip("moderngl")
 from vjgan.gfx.effects import EffectChain, EffectSpec  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    try:
-        c = moderngl.create_standalone_context(backend="egl")
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"no EGL OpenGL context: {e}")
-    yield c
-    c.release()
-
-
 def picture(h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return rng.integers(20, 120, (h, w, 3), dtype=np.uint8)  # a darkish, busy picture

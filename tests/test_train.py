@@ -17,7 +17,7 @@ from vjgan.errors import VjganError
 from vjgan.gan import GeneratorRunner
 from vjgan.gan.loader import load_model
 from vjgan.train.augment import color, cutout, diff_augment, parse_policy, translation
-from vjgan.train.cli import main as train_main
+from vjgan.cli import main as train_main
 from vjgan.train.config import TrainConfig
 from vjgan.train.dataset import load_dataset
 from vjgan.train.synthwave import render_synthwave, write_synthwave_dataset

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         save_generator(build_default_generator(args.seed), out)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, random init)")
         return 0
-    from vjgan.train.cli import main as train_main
+    from vjgan.cli import main as train_main
     from vjgan.train.synthwave import write_synthwave_dataset
 
     recipe = DEFAULT_RECIPE

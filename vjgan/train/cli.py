@@ -142,23 +142,3 @@ def run(args: argparse.Namespace) -> int:
           f"{summary.train_s / 60:.1f} min of training (G loss {summary.loss_g:.3f}, D loss {summary.loss_d:.3f}); "
           f"checkpoints and sample grids in {summary.workdir}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m vjgan.train.cli ...`: the same as `vjgan train ...` before it is wired into vjgan/cli.py."""
-    parser = argparse.ArgumentParser(prog="vjgan")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except VjganError as exc:
-        print(f"vjgan: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("vjgan: stopped", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
