@@ -121,18 +121,51 @@ def modulated_conv2d(
     A channels_last x gives a channels_last result (several times faster on CPU).
     """
     n = x.shape[0]
+    if n == 1:
+        return _modulated_conv2d_single(x, weight, styles, demodulate, up, padding, resample_filter, bias, gain)
     wts = weight.float()[None] * styles.float()[:, None, :, None, None]  # [N, O, I, kh, kw]
     coefs = torch.full(wts.shape[:2], float(gain), device=x.device)
     if demodulate:
         coefs = coefs * (wts.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
     b = None if bias is None else (bias if gain == 1.0 else bias * gain).to(x.dtype)
-    if n == 1:
-        wts = (wts[0] * coefs[0][:, None, None, None]).to(x.dtype)
-        return _conv(x, wts, up, padding, resample_filter, b)
     x = x * styles.to(x.dtype)[:, :, None, None]
     x = _conv(x, weight.to(x.dtype), up, padding, resample_filter, None)
     coefs = coefs.to(x.dtype)[:, :, None, None]
     return torch.addcmul(b[None, :, None, None], x, coefs) if b is not None else x * coefs
+
+
+def _modulated_conv2d_single(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    demodulate: bool,
+    up: int,
+    padding: int,
+    resample_filter: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    gain: float,
+) -> torch.Tensor:
+    """modulated_conv2d for one image: the same arithmetic as the batch formula, in as few ops as possible
+    (a frame at batch 1 is dominated by per-op overhead on a CPU for small models)."""
+    w = weight if weight.dtype == torch.float32 else weight.float()
+    s = styles if styles.dtype == torch.float32 else styles.float()
+    wts = w * s.reshape(1, -1, 1, 1)  # [O, I, kh, kw]
+    if demodulate:
+        coefs = (wts.square().sum(dim=[1, 2, 3]) + 1e-8).rsqrt()
+        if gain != 1.0:
+            coefs = coefs * gain
+        wts = wts * coefs.view(-1, 1, 1, 1)
+    elif gain != 1.0:
+        wts = wts * gain
+    if wts.dtype != x.dtype:
+        wts = wts.to(x.dtype)
+    b = bias
+    if b is not None:
+        if gain != 1.0:
+            b = b * gain
+        if b.dtype != x.dtype:
+            b = b.to(x.dtype)
+    return _conv(x, wts, up, padding, resample_filter, b)
 
 
 def _conv(
@@ -181,14 +214,16 @@ class FullyConnected(torch.nn.Module):
         self.bias_gain = lr_multiplier
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight.to(x.dtype) * self.weight_gain
+        w = self.weight if self.weight.dtype == x.dtype else self.weight.to(x.dtype)
+        w = w * self.weight_gain
         b = self.bias
         if b is not None:
-            b = b.to(x.dtype)
+            if b.dtype != x.dtype:
+                b = b.to(x.dtype)
             if self.bias_gain != 1.0:
                 b = b * self.bias_gain
-        if self.activation == "linear" and b is not None:
-            return torch.addmm(b.unsqueeze(0), x, w.t())
+        if self.activation == "linear" and b is not None and x.ndim == 2:
+            return F.linear(x, w, b)  # addmm(b, x, w.t()), one op
         x = x.matmul(w.t())
         return bias_act(x, b, self.activation, gain=ACTIVATION_GAINS[self.activation])
 

@@ -152,7 +152,9 @@ class SynthesisLayer(torch.nn.Module):
                 noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device)
             else:
                 noise = self.noise_const
-            noise = (noise * (self.noise_strength * act_gain)).to(x.dtype)
+            noise = noise * (self.noise_strength * act_gain)
+            if noise.dtype != x.dtype:
+                noise = noise.to(x.dtype)
             x = x.add_(noise) if not x.requires_grad else x + noise
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(x, None, self.activation, clamp=clamp)
@@ -248,7 +250,9 @@ class SynthesisBlock(torch.nn.Module):
             x = self.conv1(x, next(w_iter), noise_mode=noise_mode)
         if img is not None:
             img = upsample2d(img, self.resample_filter)
-        y = self.torgb(x, next(w_iter)).float()
+        y = self.torgb(x, next(w_iter))
+        if y.dtype != torch.float32:
+            y = y.float()
         img = y if img is None else img + y
         return x, img
 
