@@ -7,14 +7,12 @@ written here and read back with tomllib before it replaces anything.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from vjgan.control.midi_map import Binding, Control, MidiMap, SpecSource, parse_map
+from vjgan.control.preset_io import atomic_write_text
 
 
 def dump_map(m: MidiMap) -> str:
@@ -45,36 +43,14 @@ def dump_map(m: MidiMap) -> str:
 
 
 def save_map(m: MidiMap, path: Path, registry: SpecSource) -> Path:
-    """Write atomically: temp file in the same folder, fsync, os.replace, fsync the folder; the
-    previous file is kept as NAME.toml.bak. The text is read back and checked before it replaces
-    anything, so a map that could not be loaded again is never written."""
+    """Write atomically, the way presets are saved (vjgan.control.preset_io.atomic_write: temp file,
+    fsync, NAME.toml.bak kept, rename, fsync of the folder). The text is read back and checked
+    before it replaces anything, so a map that could not be loaded again is never written."""
     text = dump_map(m)
     parse_map(tomllib.loads(text), path, registry, text)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp*"):  # left by a save that was killed
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():  # keep the previous map; `path` itself is never missing
-            bak_tmp = f"{tmp}.bak"
-            shutil.copyfile(path, bak_tmp)
-            os.replace(bak_tmp, path.with_name(path.name + ".bak"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        Path(f"{tmp}.bak").unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return path
+    return atomic_write_text(path, text)
 
 
 def _toml(value: Any) -> str:

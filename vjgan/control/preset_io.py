@@ -23,7 +23,8 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}.{os.getpid()}."
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Process `pid` still exists (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -42,7 +43,7 @@ def clean_stale_temps(path: Path) -> list[Path]:
         return removed
     for entry in entries:
         m = _TEMP_RE.match(entry.name)
-        if m and m["name"] == path.name and not _alive(int(m["pid"])):
+        if m and m["name"] == path.name and not process_alive(int(m["pid"])):
             try:
                 entry.unlink()
                 removed.append(entry)
