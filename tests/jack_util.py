@@ -17,18 +17,14 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
-from types import TracebackType
-from typing import Any
+
+from vjgan.benchmark.jack import DummyJack, jack_available
+from vjgan.control.preset_io import process_alive
 
 _counter = itertools.count()
-
-
-def jackd_available() -> bool:
-    return all(shutil.which(tool) for tool in ("jackd", "jack_lsp", "jack_connect"))
+jackd_available = jack_available  # the name the tests use
 
 
 def reclaim_stale_servers(registry: str = "/dev/shm/jack-shm-registry") -> list[str]:
@@ -42,7 +38,7 @@ def reclaim_stale_servers(registry: str = "/dev/shm/jack-shm-registry") -> list[
         return []
     reclaimed = []
     for name in dict.fromkeys(re.findall(rf"jack-{os.getuid()}:(vjgan-test-[0-9]+-[0-9]+):", text)):
-        if _alive(int(name.split("-")[2])):
+        if process_alive(int(name.split("-")[2])):
             continue  # its test process is still running: maybe another session's live server
         server = JackServer(name)
         try:
@@ -55,29 +51,18 @@ def reclaim_stale_servers(registry: str = "/dev/shm/jack-shm-registry") -> list[
     return reclaimed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+class JackServer(DummyJack):
+    """The bench's JACK dummy server (vjgan.benchmark.jack) plus what tests need: a kill that
+    pulls the "interface", a restart under the same name, helper clients, and reclaiming JACK's
+    registry slots that killed servers leave behind."""
 
-
-class JackServer:
     def __init__(self, name: str | None = None, rate_hz: int = 48000, period_frames: int = 256) -> None:
-        self.name = name or f"vjgan-test-{os.getpid()}-{next(_counter)}"
-        self.rate_hz = rate_hz
-        self.period_frames = period_frames
-        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1",
-                        JACK_NO_START_SERVER="1")
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(rate_hz, period_frames, name or f"vjgan-test-{os.getpid()}-{next(_counter)}")
+        self.env = dict(os.environ, **self.env)  # the whole environment: tests pass it to children
         self._clients: list[subprocess.Popen[bytes]] = []
         self._killed = False  # a SIGKILLed jackd keeps its slot in JACK's registry (8 servers at most)
-        self._log: Any = None
 
-    def start(self, wait: bool = True, timeout_s: float = 10.0) -> float:
+    def start(self, wait: bool = True, timeout_s: float = 10.0) -> float:  # type: ignore[override]
         """Launch jackd; with wait, return the seconds until it answered."""
         try:
             return self._start(wait, timeout_s)
@@ -88,12 +73,7 @@ class JackServer:
 
     def _start(self, wait: bool, timeout_s: float) -> float:
         t0 = time.monotonic()
-        if self._log is not None:
-            self._log.close()
-        self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(["jackd", "-n", self.name, "--no-realtime", "-d", "dummy",
-                                      "-r", str(self.rate_hz), "-p", str(self.period_frames)],
-                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.launch()
         if wait:
             self.wait_ready(timeout_s)
         return time.monotonic() - t0
@@ -113,22 +93,6 @@ class JackServer:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"jackd {self.name} did not answer within {timeout_s} s")
             time.sleep(0.02)
-
-    def run(self, *args: str, timeout_s: float = 10.0) -> subprocess.CompletedProcess[str]:
-        """Run a JACK command-line tool against this server."""
-        return subprocess.run(list(args), env=self.env, capture_output=True, text=True, timeout=timeout_s)
-
-    def ports(self) -> list[str]:
-        return self.run("jack_lsp").stdout.split()
-
-    def connect(self, source: str, destination: str, timeout_s: float = 5.0) -> float:
-        """jack_connect, retried until both ports exist; returns the seconds it took."""
-        t0 = time.monotonic()
-        while self.run("jack_connect", source, destination).returncode != 0:
-            if time.monotonic() - t0 > timeout_s:
-                raise TimeoutError(f"cannot connect {source} -> {destination}; ports: {self.ports()}")
-            time.sleep(0.01)
-        return time.monotonic() - t0
 
     def client(self, *args: str) -> subprocess.Popen[bytes]:
         """Start a JACK tool that runs until stopped (e.g. jack_metro); stopped with the server."""
@@ -166,22 +130,4 @@ class JackServer:
             except (RuntimeError, TimeoutError):
                 pass
         self._killed = False
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> "JackServer":
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+        super().stop()

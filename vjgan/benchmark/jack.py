@@ -38,14 +38,21 @@ class DummyJack:
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
-    def start(self, timeout_s: float = 10.0) -> None:
-        if not jack_available():
-            raise VjganError("the latency bench needs a JACK server: install jackd2 (Debian: apt-get install "
-                             "jackd2), or measure a real interface with --latency-device and a loopback cable")
+    def launch(self) -> None:
+        """Start jackd without waiting for it to answer."""
+        if self._log is not None:
+            self._log.close()
         self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(["jackd", "-n", self.name, "--no-realtime", "-d", "dummy", "-r",
                                       str(self.rate_hz), "-p", str(self.period_frames)],
                                      env=dict(os.environ, **self.env), stdout=self._log, stderr=subprocess.STDOUT)
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        if not jack_available():
+            raise VjganError("the latency bench needs a JACK server: install jackd2 (Debian: apt-get install "
+                             "jackd2), or measure a real interface with --latency-device and a loopback cable")
+        self.launch()
+        assert self.proc is not None and self._log is not None
         deadline = time.monotonic() + timeout_s
         while self.run("jack_lsp").returncode != 0:
             if self.proc.poll() is not None or time.monotonic() > deadline:
