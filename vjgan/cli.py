@@ -12,6 +12,7 @@ from vjgan import __version__
 from vjgan.audio.analysis import ONSET_METHODS
 from vjgan.errors import VjganError
 from vjgan.cli_live import add_live_parser, cmd_live as _cmd_live
+from vjgan.cli_types import positive_float, whole_number
 from vjgan.pipeline import SIZE_RULE, ShowOptions, live_threads, size_ok
 
 DEMO_OUTPUT = Path("demo.mp4")
@@ -22,16 +23,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> "NoReturn":  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return value
 
 
 def _size(text: str) -> int | tuple[int, int]:
@@ -59,28 +50,8 @@ def _start(text: str) -> float:
     return value
 
 
-def _batch(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"{value} must be from 1 to 64 frames")
-    return value
-
-
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"{value} must be from 1 to 256 threads")
-    return value
-
-
 def _fps(text: str) -> float:
-    value = _positive_float(text)
+    value = positive_float(text)
     if value > 240:
         raise argparse.ArgumentTypeError(f"{text} fps is above the 240 fps limit")
     return value
@@ -108,7 +79,7 @@ def _add_show_flags(p: argparse.ArgumentParser, fps_default: float, fps_help: st
                    help="latent seed: the same audio, seed and preset give the same frames (default 0)")
     p.add_argument("--preset", default="default", metavar="NAME",
                    help="a preset in presets/ (e.g. default, calm) or a path to a .toml file")
-    p.add_argument("--threads", type=_threads, metavar="N",
+    p.add_argument("--threads", type=whole_number(1, 256, "threads"), metavar="N",
                    help="torch threads for the generator on a CPU (default: torch's; for live, 1 on "
                         "machines with 2 cores or fewer, where a second thread stalls frames "
                         "whenever anything else runs)")
@@ -152,16 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     render.add_argument("--start", type=_start, default=0.0, metavar="S",
                         help="render the song from S seconds in (stems follow; default 0)")
-    render.add_argument("--duration", type=_positive_float, metavar="S",
+    render.add_argument("--duration", type=positive_float, metavar="S",
                         help="render S seconds of the song (default: to the end)")
-    render.add_argument("--batch", type=_batch, default=1, metavar="N",
+    render.add_argument("--batch", type=whole_number(1, 64, "frames"), default=1, metavar="N",
                         help="generator frames per call (1-64, default 1; larger batches help on a GPU)")
     render.add_argument("--trace", type=Path, metavar="OUT.png",
                         help="also plot the reaction (pulse, motion speed, class vector) over time; "
                              "OUT.json writes the data instead")
     _add_show_flags(render, 30.0, "frames per second of the video (default 30)")
 
-    add_live_parser(sub, _add_show_flags, _positive_float)
+    add_live_parser(sub, _add_show_flags)
 
     analyze = sub.add_parser("analyze", help="analyse an audio file: onsets, tempo, bands, chroma",
                              description="Run the live analyser over a file at block rate and write "
@@ -203,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("input", type=Path, metavar="IN", help="the model file to convert")
     convert.add_argument("output", type=Path, metavar="OUT.safetensors",
                          help="where to write the vjgan model (replaced atomically)")
-    convert.add_argument("--timeout", type=_positive_float, default=600.0, metavar="S",
+    convert.add_argument("--timeout", type=positive_float, default=600.0, metavar="S",
                          help="give up when reading IN takes longer than S seconds (default 600)")
     return parser
 

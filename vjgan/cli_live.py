@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from vjgan.cli_types import positive_float
 
-def add_live_parser(sub: Any, add_show_flags: Callable[..., None], positive_float: Callable[[str], float]) -> None:
+
+def add_live_parser(sub: Any, add_show_flags: Callable[..., None]) -> None:
     live = sub.add_parser("live", help="run the realtime show",
                           description="The realtime loop on a wall clock: line-in (or a file played "
                           "at real time for rehearsal) to a window, or offscreen with --headless.")

@@ -6,32 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from vjgan.cli_types import positive_float, whole_number
 from vjgan.errors import VjganError
 from vjgan.train.config import SIZES, TrainConfig
 
 # Defaults for a 2-core CPU (small and quick) and for a CUDA GPU.
 CPU_DEFAULTS = {"size": 128, "width": 64, "batch": 8, "kimg": 20.0}
 CUDA_DEFAULTS = {"size": 256, "width": 128, "batch": 32, "kimg": 1000.0}
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -51,27 +32,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="the model file to write (rewritten at every checkpoint)")
     p.add_argument("--size", type=int, metavar="N",
                    help=f"training resolution, a power of two: {', '.join(map(str, SIZES))}")
-    p.add_argument("--width", type=_positive_int, metavar="C",
+    p.add_argument("--width", type=whole_number(1), metavar="C",
                    help="network width: channels at 4-32 px, halved at every doubling above (64 is quick, 128 richer)")
-    p.add_argument("--kimg", type=_positive_float, metavar="N",
+    p.add_argument("--kimg", type=positive_float, metavar="N",
                    help="train until D has seen N thousand real images (counted over resumes)")
-    p.add_argument("--minutes", type=_positive_float, metavar="M",
+    p.add_argument("--minutes", type=positive_float, metavar="M",
                    help="train for M minutes of training time (counted over resumes); with --kimg too, "
                         "training stops at whichever comes first")
-    p.add_argument("--batch", type=_positive_int, metavar="N", help="images per step (default 8 on CPU, 32 on CUDA)")
+    p.add_argument("--batch", type=whole_number(1), metavar="N", help="images per step (default 8 on CPU, 32 on CUDA)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed of the run (default 0)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the work folder")
-    p.add_argument("--every-frames", type=_positive_int, default=10, metavar="N",
+    p.add_argument("--every-frames", type=whole_number(1), default=10, metavar="N",
                    help="take every Nth video frame, plus the first frame of each new shot (default 10)")
     p.add_argument("--augment", default="color,translation,cutout", metavar="OPS",
                    help="differentiable augmentations for D: a comma list of color, translation, cutout, or none")
     p.add_argument("--no-mirror", action="store_true", help="do not show D left-right mirrored real images")
-    p.add_argument("--snapshot-minutes", type=_positive_float, default=5.0, metavar="M",
+    p.add_argument("--snapshot-minutes", type=positive_float, default=5.0, metavar="M",
                    help="checkpoint, sample grid and model file every M minutes (default 5) and at the end")
     p.add_argument("--workdir", type=Path, metavar="DIR",
                    help="where checkpoints and samples go (default MODEL.train/)")
     p.add_argument("--device", default=None, metavar="DEV", help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--threads", type=_positive_int, metavar="N",
+    p.add_argument("--threads", type=whole_number(1), metavar="N",
                    help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy, shared machine)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
