@@ -23,7 +23,7 @@ import numpy as np
 from vjgan.errors import VjganError
 from vjgan.gfx import resources
 from vjgan.gfx.finish import OutputStage, Target, make_target
-from vjgan.gfx.passes import BLACK_UNITS, SAMPLER_UNITS, SCALAR_FIELDS, Pass
+from vjgan.gfx.passes import BLACK_UNITS, SAMPLER_UNITS, SCALAR_FIELDS, Pass, Reduction
 from vjgan.gfx.reload import FileWatcher
 from vjgan.gfx.safety import LimiterConfig
 from vjgan.gfx.uniforms import FrameUniforms
@@ -31,7 +31,6 @@ from vjgan.gfx.upload import FrameInput, check_fit
 
 __all__ = ["EffectChain", "EffectSpec", "Pass", "SAMPLER_UNITS", "available_effects"]
 
-_REDUCE_BLOCK = 8
 BLACKOUT_FADE_S = 0.3
 
 
@@ -90,7 +89,7 @@ class EffectChain:
         self._input = FrameInput(ctx, self.size, self.fit, fill)
         self._src_tex, self._src_fbo = make_target(ctx, self.size)
         self._pool: list[Target] = []
-        self._stats: list[Target] = []
+        self._stats: Reduction | None = None  # the u_input_stats sums, built when a pass reads them
         self._prev: int | None = None
         self._output: Target = (self._src_tex, self._src_fbo)
         self.warnings: list[str] = []
@@ -134,36 +133,15 @@ class EffectChain:
             self._pool = [make_target(self.ctx, self.size) for _ in range(n)]
             self._prev = None
         self._needs_prev = needs_prev
-        if any(p.has("u_input_stats") for p in self.passes) and not self._stats:
-            self._stats = self._stats_targets()
-
-    def _stats_targets(self) -> list[Target]:
-        out = []
-        w, h = self.size
-        while True:
-            w, h = -(-w // _REDUCE_BLOCK), -(-h // _REDUCE_BLOCK)
-            tex = self.ctx.texture((w, h), 2, dtype="u4")
-            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-            out.append((tex, self.ctx.framebuffer(color_attachments=[tex])))
-            if w == 1 and h == 1:
-                return out
+        if any(p.has("u_input_stats") for p in self.passes) and self._stats is None:
+            self._stats = Reduction(self.ctx, self.size, self._reduce, 2, "u4", "u_partial")
 
     # -- per frame ---------------------------------------------------------------------------
 
     def _compute_stats(self, tex: moderngl.Texture) -> None:
-        src_size, first = self.size, True
-        tex.use(location=SAMPLER_UNITS["u_color"])
-        r = self._reduce
-        r.set("u_block", (_REDUCE_BLOCK, _REDUCE_BLOCK))
-        for stats_tex, fbo in self._stats:
-            fbo.use()
-            r.set("u_first", first)
-            r.set("u_src_size", src_size)
-            r.draw()
-            stats_tex.use(location=SAMPLER_UNITS["u_partial"])
-            src_size, first = stats_tex.size, False
-        # leaves the 1x1 result bound on the u_partial unit; rebind it on the u_input_stats unit
-        self._stats[-1][0].use(location=SAMPLER_UNITS["u_input_stats"])
+        assert self._stats is not None
+        result, _ = self._stats.run(tex)
+        result.use(location=SAMPLER_UNITS["u_input_stats"])  # the 1x1 sums, where effects read them
 
     def _run_effects(self, frame: np.ndarray, u: FrameUniforms) -> Target:
         self._input.draw(frame, self._src_fbo)
@@ -320,7 +298,9 @@ class EffectChain:
             p.release()
         self._stage.release()
         self._input.release()
-        self._release_targets([(self._src_tex, self._src_fbo), *self._pool, *self._stats])
+        self._release_targets([(self._src_tex, self._src_fbo), *self._pool])
+        if self._stats is not None:
+            self._stats.release()
         for tex in self._blacks.values():
             tex.release()
 

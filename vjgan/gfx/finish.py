@@ -25,11 +25,10 @@ from typing import Callable
 import moderngl
 import numpy as np
 
-from vjgan.gfx.passes import SAMPLER_UNITS, Pass
+from vjgan.gfx.passes import SAMPLER_UNITS, Pass, Reduction
 from vjgan.gfx.safety import FlashLimiter, LimiterConfig
 
 Target = tuple[moderngl.Texture, moderngl.Framebuffer]
-_LUMA_BLOCK = 8
 
 
 def srgb_to_linear_table() -> list[float]:
@@ -66,7 +65,7 @@ class OutputStage:
             raise
         self._limit, self._luma = built
         self._shown: list[Target] = []
-        self._luma_stages: list[Target] = []
+        self._luma_sum: Reduction | None = None  # built on the first measurement
         self._cur: int | None = None  # index of the shown texture on screen, None: none yet
         self._shown_luma: float | None = None  # its mean relative luminance, if known
         self._held: Target | None = None
@@ -147,35 +146,21 @@ class OutputStage:
 
     def measure(self, texture: moderngl.Texture) -> float:
         """Mean relative luminance (0..1) of an RGBA8 texture at the chain size, on the GPU."""
-        if not self._luma_stages:
-            w, h = self.size
-            while True:
-                w, h = -(-w // _LUMA_BLOCK), -(-h // _LUMA_BLOCK)
-                tex = self.ctx.texture((w, h), 1, dtype="f4")
-                tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-                self._luma_stages.append((tex, self.ctx.framebuffer(color_attachments=[tex])))
-                if w == 1 and h == 1:
-                    break
+        if self._luma_sum is None:
             self._luma.set("u_srgb_to_linear", srgb_to_linear_table())
-            self._luma.set("u_block", (_LUMA_BLOCK, _LUMA_BLOCK))
-        texture.use(location=SAMPLER_UNITS["u_color"])
-        r = self._luma
-        src_size, first = self.size, True
-        for tex, fbo in self._luma_stages:
-            fbo.use()
-            r.set("u_first", first)
-            r.set("u_src_size", src_size)
-            r.draw()
-            tex.use(location=SAMPLER_UNITS["u_luma_partial"])
-            src_size, first = tex.size, False
-        raw = self._luma_stages[-1][1].read(components=1, dtype="f4")
+            self._luma_sum = Reduction(self.ctx, self.size, self._luma, 1, "f4", "u_luma_partial")
+        _, result = self._luma_sum.run(texture)
+        raw = result.read(components=1, dtype="f4")
         return float(np.frombuffer(raw, dtype=np.float32)[0]) / (self.size[0] * self.size[1])
 
     def release(self) -> None:
         for p in (self._limit, self._luma):
             p.release()
-        targets = [*self._shown, *self._luma_stages, *([self._held] if self._held else [])]
+        if self._luma_sum is not None:
+            self._luma_sum.release()
+            self._luma_sum = None
+        targets = [*self._shown, *([self._held] if self._held else [])]
         for tex, fbo in targets:
             fbo.release()
             tex.release()
-        self._shown, self._luma_stages, self._held = [], [], None
+        self._shown, self._held = [], None

@@ -126,3 +126,43 @@ class Pass:
     def release(self) -> None:
         self.vao.release()
         self.program.release()
+
+
+class Reduction:
+    """A pyramid of render targets that sums a texture down to one texel, `block` x `block` texels
+    per step: `program` reads the source on the u_color unit in its first step (`u_first`) and the
+    previous step on the `partial` unit after. Used for the contrast effect's luma statistics and the
+    limiter's mean luminance."""
+
+    def __init__(self, ctx: moderngl.Context, size: tuple[int, int], program: Pass, components: int,
+                 dtype: str, partial: str, block: int = 8) -> None:
+        self.size, self.program, self.partial = size, program, partial
+        self.stages: list[tuple[moderngl.Texture, moderngl.Framebuffer]] = []
+        w, h = size
+        while True:
+            w, h = -(-w // block), -(-h // block)
+            tex = ctx.texture((w, h), components, dtype=dtype)
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            self.stages.append((tex, ctx.framebuffer(color_attachments=[tex])))
+            if w == 1 and h == 1:
+                break
+        program.set("u_block", (block, block))
+
+    def run(self, texture: moderngl.Texture) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
+        """Reduce `texture`; returns the 1x1 result (left bound on the `partial` unit)."""
+        texture.use(location=SAMPLER_UNITS["u_color"])
+        src_size, first = self.size, True
+        for tex, fbo in self.stages:
+            fbo.use()
+            self.program.set("u_first", first)
+            self.program.set("u_src_size", src_size)
+            self.program.draw()
+            tex.use(location=SAMPLER_UNITS[self.partial])
+            src_size, first = tex.size, False
+        return self.stages[-1]
+
+    def release(self) -> None:
+        for tex, fbo in self.stages:
+            fbo.release()
+            tex.release()
+        self.stages = []
