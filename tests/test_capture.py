@@ -117,11 +117,23 @@ def test_capture_real_clicks_at_their_times(jack: JackServer, tmp_path: Path) ->
     assert played["played"] >= n and played["errors"] == 0
     left, right = _onsets(got[:, 0]), _onsets(got[:, 1])
     assert len(left) == len(CLICKS_S[0]) and len(right) == len(CLICKS_S[1]), (left, right)
-    t_left, t_right = np.array(left) / SR, np.array(right) / SR
-    expected = np.array(CLICKS_S[0]) - CLICKS_S[0][0]
-    np.testing.assert_allclose(t_left - t_left[0], expected, atol=0.001)  # sample-paced: exact spacing
-    np.testing.assert_allclose(t_right - t_left[0], np.array(CLICKS_S[1]) - CLICKS_S[0][0], atol=0.001)
+    got_s = np.concatenate([np.array(left[1:]), np.array(right)]) / SR - left[0] / SR
+    want_s = np.concatenate([np.array(CLICKS_S[0][1:]), np.array(CLICKS_S[1])]) - CLICKS_S[0][0]
+    _assert_sample_paced(got_s - want_s, stats["overflows"], jack.period_frames)
     assert stats["callback_errors"] == 0 and stats["restarts"] == 0 and stats["lost_s"] == 0.0
+
+
+def _assert_sample_paced(error_s: np.ndarray, overflows: int, period_frames: int) -> None:
+    """The capture is sample-paced: every click lands at its exact offset from the first (1 ms).
+    The one allowed exception is what the source reports: an xrun (a starved 2-core machine makes
+    the JACK dummy server skip our client) loses whole server periods before they reach us, and is
+    counted in stats()["overflows"]. Audio never arrives late, doubled or out of whole periods."""
+    period_s = period_frames / SR
+    periods = np.round(error_s / period_s)
+    assert np.all(np.abs(error_s - periods * period_s) < 0.001), f"clicks off the sample grid by {error_s} s"
+    assert np.all(periods <= 0), f"audio doubled or arrived late: clicks off by {error_s} s"
+    if overflows == 0:
+        assert np.all(periods == 0), f"audio lost without an overflow reported: clicks off by {error_s} s"
 
 
 METRO = ("jack_metro", "-n", "vjgan-metro", "-b", "1200", "-D", "40", "-f", "1000", "-A", "0.5")
