@@ -44,6 +44,7 @@ class BandSplit:
         win = 0.42 - 0.5 * np.cos(2.0 * np.pi * n / self.window) + 0.08 * np.cos(4.0 * np.pi * n / self.window)
         self._win = win.astype(np.float32)
         self._buf = np.empty(self.window, dtype=np.float32)
+        self._fft = np.empty(self.window // 2 + 1, dtype=np.complex64)  # reused: no allocation per step
         freqs_hz = np.fft.rfftfreq(self.window, 1.0 / sample_rate)
         # one-sided Parseval: mean square of the windowed frame = 2 * sum |X_k|^2 / (N * sum w^2)
         self._scale = 2.0 / (self.window * float(np.sum(win * win)))
@@ -53,6 +54,7 @@ class BandSplit:
         self._bands = np.ascontiguousarray(masks[:, used], dtype=np.float32)
         self._first_bin = int(np.argmax(used))
         n_bins = self._bands.shape[1]
+        self._mag = np.empty(n_bins, dtype=np.float32)
         self._sustain = np.zeros(n_bins, dtype=np.float32)
         self._delta = np.empty(n_bins, dtype=np.float32)
         self._harm = np.empty(n_bins, dtype=np.float32)
@@ -77,9 +79,10 @@ class BandSplit:
         self.update_split(magnitudes)
 
     def spectrum(self, frame: np.ndarray) -> np.ndarray:
-        """Magnitudes of the windowed frame, from 20 Hz up."""
+        """Magnitudes of the windowed frame, from 20 Hz up (a buffer overwritten by the next call)."""
         np.multiply(frame, self._win, out=self._buf)
-        return np.abs(np.fft.rfft(self._buf)[self._first_bin :])
+        np.fft.rfft(self._buf, out=self._fft)
+        return np.abs(self._fft[self._first_bin :], out=self._mag)
 
     def update_bands(self, mag: np.ndarray) -> None:
         power = mag * mag
