@@ -21,7 +21,7 @@ import subprocess
 import time
 
 from vjgan.benchmark.jack import DummyJack, jack_available
-from vjgan.control.preset_io import process_alive
+from vjgan.files import process_alive
 
 _counter = itertools.count()
 jackd_available = jack_available  # the name the tests use

@@ -9,11 +9,12 @@ The result is cached as a 48 kHz stereo 16-bit WAV and re-used while it stays va
 from __future__ import annotations
 
 import os
-import tempfile
 import wave
 from pathlib import Path
 
 import numpy as np
+
+from vjgan.files import atomic_path
 
 DEMO_TRACK_NAME = "demo-track-v1.wav"
 DEMO_SAMPLE_RATE = 48000
@@ -202,17 +203,11 @@ def write_wav_16bit(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     """Write float samples (n, ch) in -1..1 as a 16-bit PCM WAV, atomically (temp file + replace)."""
     pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as wav:
-            wav.setnchannels(samples.shape[1])
-            wav.setsampwidth(2)
-            wav.setframerate(sample_rate)
-            wav.writeframes(pcm.tobytes())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, what="the demo track") as tmp, wave.open(str(tmp), "wb") as wav:
+        wav.setnchannels(samples.shape[1])
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm.tobytes())
 
 
 def ensure_demo_track(cache_dir: Path | None = None) -> Path:

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from vjgan.audio.chroma import PITCH_CLASS_NAMES
 from vjgan.audio.features import AudioFeatures
 from vjgan.audio.sources import FileSource
 from vjgan.errors import VjganError
+from vjgan.files import atomic_path, atomic_write_text
 
 PathLike = str | os.PathLike[str]
 READ_CHUNK_S = 1.0  # the file is streamed through the analyser one second at a time
@@ -85,7 +85,7 @@ def build_report(blocks: list[AudioFeatures], sample_rate: int, config: Analysis
 def write_json(report: dict[str, Any], path: PathLike) -> None:
     """Write the report compactly and atomically (a temp file in the same folder, then replace)."""
     text = json.dumps(report, separators=(",", ":"), allow_nan=False)
-    _atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")), "JSON report")
+    atomic_write_text(path, text, what="the JSON report")
 
 
 def plot_report(report: dict[str, Any], samples_or_path: np.ndarray | PathLike, out_png: PathLike) -> None:
@@ -142,7 +142,8 @@ def plot_report(report: dict[str, Any], samples_or_path: np.ndarray | PathLike, 
         ax_chroma.set_xlabel("time (s)")
         ax_chroma.set_xlim(0.0, end_s)
         fig.tight_layout()
-        _atomic_write(Path(out_png), lambda fh: fig.savefig(fh, format="png", dpi=100), "plot")
+        with atomic_path(out_png, what="the plot") as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
     finally:
         plt.close(fig)
 
@@ -165,31 +166,3 @@ def _envelope(mono: np.ndarray, rate: int, columns: int = 4000) -> tuple[np.ndar
     shaped = mono[: mono.size // per * per].reshape(-1, per)
     t_s = (np.arange(shaped.shape[0]) * per + per / 2.0) / rate
     return shaped.min(axis=1), shaped.max(axis=1), t_s
-
-
-def _atomic_write(path: Path, write: Callable[[Any], Any], what: str) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise VjganError(f"cannot write the {what} {path}: the folder {folder} does not exist — create it "
-                         f"or choose another path")
-    if path.is_dir():
-        raise VjganError(f"cannot write the {what} {path}: it is a folder — give a file name")
-    # a plain open (not mkstemp) so the file gets the usual permissions (0666 less the umask)
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        fh = open(tmp, "xb")
-    except OSError as exc:
-        raise VjganError(f"cannot write the {what} {path}: {exc.strerror or exc} — check the folder's "
-                         f"permissions") from exc
-    try:
-        with fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise VjganError(f"cannot write the {what} {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vjgan.control.midi_map import Binding, Control, MidiMap, SpecSource, parse_map
-from vjgan.control.preset_io import atomic_write_text
+from vjgan.files import atomic_write_text
 
 
 def dump_map(m: MidiMap) -> str:
@@ -43,14 +43,14 @@ def dump_map(m: MidiMap) -> str:
 
 
 def save_map(m: MidiMap, path: Path, registry: SpecSource) -> Path:
-    """Write atomically, the way presets are saved (vjgan.control.preset_io.atomic_write: temp file,
+    """Write atomically, the way presets are saved (vjgan.files: temp file,
     fsync, NAME.toml.bak kept, rename, fsync of the folder). The text is read back and checked
     before it replaces anything, so a map that could not be loaded again is never written."""
     text = dump_map(m)
     parse_map(tomllib.loads(text), path, registry, text)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(path, text)
+    return atomic_write_text(path, text, what="the MIDI map", backup=True)
 
 
 def _toml(value: Any) -> str:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from vjgan.control.preset_io import atomic_write_text, find_line
+from vjgan.control.preset_io import find_line
+from vjgan.files import atomic_write_text
 from vjgan.control.registry import FIELD_TO_NAME, Registry, build_registry
 from vjgan.control.scenes import START_MODES, Scene, check_scene
 from vjgan.errors import VjganError
@@ -288,4 +289,4 @@ def preset_to_toml(preset: Preset) -> str:
 
 def save_preset(preset: Preset, path: str | Path) -> Path:
     """Write `preset` to `path` atomically (temp + fsync + rename; the old file kept as .bak)."""
-    return atomic_write_text(Path(path), preset_to_toml(preset))
+    return atomic_write_text(path, preset_to_toml(preset), what="the preset", backup=True)

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 from pathlib import Path
 
 from vjgan.control.osc_wire import REGISTER_ADDRESS, TOUCHOSC_RECEIVE_PORT, osc_address
-from vjgan.control.preset_io import atomic_write
+from vjgan.files import atomic_write
 from vjgan.control.registry import ParamSpec, Registry
 
 # The reaction gains a performer rides, in fader order; effect strengths follow.
@@ -187,4 +187,4 @@ def touchosc_layout(registry: Registry) -> bytes:
 
 def write_touchosc(registry: Registry, path: str | Path) -> Path:
     """Write the layout for `registry` to `path` (atomically)."""
-    return atomic_write(Path(path), touchosc_layout(registry), backup=False)
+    return atomic_write(path, touchosc_layout(registry), what="the TouchOSC layout")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from vjgan.errors import VjganError
+from vjgan.files import atomic_path
 from vjgan.gan.runner import resolve_device
 from vjgan.gan.stylegan2 import Generator
 from vjgan.gan.stylegan3 import Generator as StyleGAN3Generator
@@ -38,7 +38,7 @@ def architecture_name(G: torch.nn.Module) -> str | None:
 
 
 def save_generator(G: torch.nn.Module, path: str | Path) -> Path:
-    """Write G to `path` atomically (temp file in the same folder, then os.replace). Returns the path."""
+    """Write G to `path` atomically (vjgan.files: temp file, fsync, rename). Returns the path."""
     path = Path(path)
     arch = architecture_name(G)
     if arch is None:
@@ -49,19 +49,8 @@ def save_generator(G: torch.nn.Module, path: str | Path) -> Path:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"generator config is not JSON-serialisable: {exc}") from exc
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in G.state_dict().items()}
-    if not path.parent.is_dir():
-        raise VjganError(f"{path}: folder {path.parent} does not exist; create it or pick another output path")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp_name, metadata={METADATA_KEY: header_json})
-        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; model files are ordinary readable files
-        with open(tmp_name, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, what="the model file") as tmp:
+        save_file(tensors, str(tmp), metadata={METADATA_KEY: header_json})
     return path
 
 

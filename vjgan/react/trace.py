@@ -23,8 +23,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vjgan.audio.report import _atomic_write
 from vjgan.errors import VjganError
+from vjgan.files import atomic_path, atomic_write_text
 from vjgan.react.reactor import Latents
 
 PathLike = str | os.PathLike[str]
@@ -124,7 +124,7 @@ def write_trace(trace: ReactionTrace, path: PathLike, caption: str | None = None
         raise VjganError(f"nothing to plot: no frames were rendered, so the trace {out} was not written")
     if out.suffix.lower() == ".json":
         text = json.dumps(trace.to_dict(), separators=(",", ":"), allow_nan=False)
-        _atomic_write(out, lambda fh: fh.write(text.encode("utf-8")), "trace")
+        atomic_write_text(out, text, what="the trace")
     else:
         _plot(trace, out, caption)
 
@@ -186,4 +186,5 @@ def _plot(trace: ReactionTrace, out: Path, caption: str | None) -> None:
     summary = f"{len(trace)} frames, {end_s - start_s:.1f} s, {len(shuffles)} class shuffle{plural}"
     fig.suptitle(f"{caption} — {summary}" if caption else f"reaction trace — {summary}")
     fig.tight_layout()
-    _atomic_write(out, lambda fh: fig.savefig(fh, format="png", dpi=DPI), "trace plot")
+    with atomic_path(out, what="the trace plot") as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)

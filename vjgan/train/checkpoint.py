@@ -1,14 +1,12 @@
 """Training checkpoints: one safetensors file (G, G_ema, D, both Adam states, the RNG) whose metadata
 holds the JSON run state; a readable copy of that state goes to state.json. Both writes are atomic
-(a temporary file in the same folder, then os.replace), so an interruption never leaves half a file.
+(vjgan.files: a temporary file in the same folder, fsync, rename), so an interruption never leaves
+half a file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from vjgan.errors import VjganError
+from vjgan.files import atomic_path, atomic_write_text
 from vjgan.train.losses import GanModels
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -24,22 +23,6 @@ STATE_NAME = "state.json"
 FORMAT_NAME = "vjgan-train-checkpoint"
 FORMAT_VERSION = 1
 METADATA_KEY = "vjgan-train"
-
-
-def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
-    """Call write(temp_path) for a temporary file next to `path`, then move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_checkpoint(folder: Path, models: GanModels, state: dict[str, Any]) -> Path:
@@ -56,8 +39,9 @@ def save_checkpoint(folder: Path, models: GanModels, state: dict[str, Any]) -> P
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     header = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, **state}, sort_keys=True)
     path = folder / CHECKPOINT_NAME
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={METADATA_KEY: header}))
-    atomic_write(folder / STATE_NAME, lambda tmp: Path(tmp).write_text(json.dumps(json.loads(header), indent=2) + "\n"))
+    with atomic_path(path, what="the training checkpoint") as tmp:
+        save_file(tensors, str(tmp), metadata={METADATA_KEY: header})
+    atomic_write_text(folder / STATE_NAME, json.dumps(json.loads(header), indent=2) + "\n", what="the run state")
     return path
 
 

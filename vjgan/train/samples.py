@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from vjgan.gan.stylegan2 import Generator
-from vjgan.train.checkpoint import atomic_write
+from vjgan.files import atomic_path
 
 GRID_PIXELS = 1024  # the grid is at most about this wide
 
@@ -50,4 +50,6 @@ def render_grid(G: Generator, z: torch.Tensor, cols: int, truncation_psi: float 
 
 
 def save_png(picture: np.ndarray, path: Path) -> Path:
-    return atomic_write(path, lambda tmp: Image.fromarray(picture).save(tmp, format="PNG"))
+    with atomic_path(path, what="the sample grid") as tmp:
+        Image.fromarray(picture).save(tmp, format="PNG")
+    return path
