@@ -15,6 +15,7 @@ from vjgan.control.midi import build_midi_hook
 from vjgan.control.midi_clock import ClockFollower
 from vjgan.control.midi_map import load_map, parse_map
 from vjgan.control.midi_notes import NoteInput
+from vjgan.control.midi_save import save_map
 from vjgan.control.midi_values import shape
 from vjgan.control.registry import build_registry
 from vjgan.errors import VjganError
@@ -388,6 +389,22 @@ def test_shipped_maps_bind_the_factory_controls():
         assert panic <= {b.param for b in m.bindings}
     small = load_map("apcmini", build_registry(effects=[("contrast", 0.5)]))
     assert len(small.skipped) == 9  # fx.flash.strength and the 8 scenes: left out, not an error
+
+
+def test_a_saved_map_reads_back_and_keeps_the_bindings_its_show_lacked(tmp_path):
+    """MIDI learn saves the whole map: a show with fewer parameters must not drop the lines for the
+    others (they come back, under a comment, and work again on a show that has them)."""
+    full, small = build_registry(), build_registry(effects=[("contrast", 0.5)])
+
+    def by_control(m):
+        return sorted(m.bindings, key=lambda b: (b.control.kind, b.control.number))
+
+    shipped = load_map("apcmini", small)
+    path = save_map(shipped, tmp_path / "apc.toml", small)
+    text = path.read_text()
+    assert text.count("# not used by the show it was saved from:") == len(shipped.skipped) == 9
+    assert load_map(str(path), small).bindings == shipped.bindings
+    assert by_control(load_map(str(path), full)) == by_control(load_map("apcmini", full))
 
 
 def test_build_midi_hook_from_flags(tmp_path):

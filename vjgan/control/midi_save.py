@@ -1,45 +1,55 @@
-"""Writing MIDI maps: TOML text for a map, saved atomically (MIDI learn keeps what it learned).
+"""Writing MIDI maps: TOML text for a map (tomli-w), saved atomically (MIDI learn keeps what it learned).
 
-tomllib reads TOML but does not write it; a map is flat tables of strings, numbers and booleans,
-written here and read back with tomllib before it replaces anything.
+Bindings the show could not use when the map was loaded are written back after the others, each under
+a comment saying why, so saving a learned map never drops a line the user wrote for another show.
 """
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from vjgan.control.midi_map import Binding, Control, MidiMap, SpecSource, parse_map
 from vjgan.files import atomic_write_text
+
+_OPTIONS = (("mode", "mode"), ("curve", "curve"), ("min", "lo"), ("max", "hi"), ("step", "step"),
+            ("button", "button"), ("feedback", "feedback"), ("led_on", "led_on"), ("led_off", "led_off"),
+            ("optional", "optional"))
 
 
 def dump_map(m: MidiMap) -> str:
     """TOML text for a map (the format `load_map` reads; defaults are left out)."""
-    out = ["# vjgan MIDI map (see docs/midi.md)", "", "[controller]"]
-    out.append(f"name = {_toml(m.name)}")
+    controller: dict[str, Any] = {"name": m.name}
     if m.channel is not None:
-        out.append(f"channel = {m.channel + 1}")
-    out += [f"feedback = {_toml(m.feedback)}", f"pickup = {_toml(m.pickup)}",
-            f"pickup_tolerance = {_toml(m.pickup_tolerance)}"]
+        controller["channel"] = m.channel + 1
+    controller.update(feedback=m.feedback, pickup=m.pickup, pickup_tolerance=m.pickup_tolerance)
+    # one [[bind]] block per binding, as the shipped maps are written (tomli-w would inline short
+    # tables into one `bind = [...]` array, which no comment can go between); binding tables are
+    # flat, so each block's lines are tomli-w's dump of the table
+    parts = ["# vjgan MIDI map (see docs/midi.md)\n\n", tomli_w.dumps({"controller": controller})]
+    parts += ["\n[[bind]]\n" + tomli_w.dumps(_binding_table(b, m.channel)) for b in m.bindings]
+    parts += [f"\n# not used by the show it was saved from: {why}\n[[bind]]\n" + tomli_w.dumps(table)
+              for why, table in m.inactive]
+    return "".join(parts)
+
+
+def _binding_table(b: Binding, map_channel: int | None) -> dict[str, Any]:
+    table: dict[str, Any] = {b.control.kind: b.control.number}
+    if b.control.channel != map_channel:
+        table["channel"] = b.control.channel + 1 if b.control.channel is not None else "any"
+    if b.scene is not None:
+        table["scene"] = b.scene
+    else:
+        table["param"] = b.param
     defaults = Binding(Control("cc", 0), "")
-    for b in m.bindings:
-        out += ["", "[[bind]]", f"{b.control.kind} = {b.control.number}"]
-        if b.control.channel != m.channel:
-            out.append(f"channel = {b.control.channel + 1}" if b.control.channel is not None
-                       else 'channel = "any"')
-        out.append(f"scene = {b.scene}" if b.scene is not None else f"param = {_toml(b.param)}")
-        for key, attr in (("mode", "mode"), ("curve", "curve"), ("min", "lo"), ("max", "hi"),
-                          ("step", "step"), ("button", "button"), ("feedback", "feedback"),
-                          ("led_on", "led_on"), ("led_off", "led_off"), ("optional", "optional")):
-            value = getattr(b, attr)
-            if value is not None and value != getattr(defaults, attr):
-                out.append(f"{key} = {_toml(value)}")
-    for why, table in m.inactive:
-        out += ["", f"# not used by the show it was saved from: {why}", "[[bind]]"]
-        out += [f"{key} = {_toml(value)}" for key, value in table.items()]
-    return "\n".join(out) + "\n"
+    for key, attr in _OPTIONS:
+        value = getattr(b, attr)
+        if value is not None and value != getattr(defaults, attr):
+            table[key] = value
+    return table
 
 
 def save_map(m: MidiMap, path: Path, registry: SpecSource) -> Path:
@@ -52,10 +62,3 @@ def save_map(m: MidiMap, path: Path, registry: SpecSource) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(path, text, what="the MIDI map", backup=True)
 
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return json.dumps(str(value))  # a JSON string with \uXXXX escapes is a TOML basic string
