@@ -53,7 +53,8 @@ def song(tmp_path):
 @pytest.fixture(autouse=True)
 def cheap_generator(monkeypatch):
     gen = CallableGenerator(_style, z_dim=8)
-    monkeypatch.setattr(live, "load_show_parts", lambda show: (load_preset("default"), gen))
+    monkeypatch.setattr(live, "load_show_parts",
+                        lambda show, preset=None: (preset if preset is not None else load_preset("default"), gen))
 
 
 def _opts(song, **kw):

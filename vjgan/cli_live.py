@@ -89,14 +89,15 @@ def cmd_live(args: argparse.Namespace, show: Any) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr)
 
+    preset = load_preset(args.preset)  # read once: the show and its controls start from the same file
     opts = LiveOptions(show=show, audio_file=args.audio_file,
                        audio_device=args.audio_device, fullscreen=args.fullscreen,
                        display=args.display, headless=args.headless, duration_s=args.duration,
                        record=args.record, monitor=not args.no_monitor,
                        sample_rate_hz=args.sample_rate, channels=args.channels, block=args.block,
-                       monitor_device=args.monitor_device, hud=args.hud)
+                       monitor_device=args.monitor_device, hud=args.hud, preset=preset)
     control = build_control_hooks(
-        load_preset(args.preset), args.preset, osc=not args.no_osc, osc_port=args.osc_port,
+        preset, args.preset, osc=not args.no_osc, osc_port=args.osc_port,
         osc_bind=args.osc_bind, osc_allow=args.osc_allow, osc_feedback=args.osc_feedback,
         osc_config=args.osc_config, reload_preset=not args.no_preset_reload, log=say)
     midi = build_midi_hook(

@@ -14,7 +14,7 @@ import gc
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from vjgan.control.hooks import LiveHook, ShowState
 from vjgan.engine import FrameResult
 from vjgan.live_controls import HookRunner, install_actions, one_line, run_actions
 from vjgan.pipeline import ShowOptions, build_engine, load_show_parts, output_size
+
+if TYPE_CHECKING:
+    from vjgan.control.presets import Preset
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class LiveOptions:
     channels: int = 2
     block: int = 128
     hud: bool = False  # start with the operator HUD shown (window only; key h toggles it)
+    # the preset already read from show.preset (vjgan live reads it once, for its controls too);
+    # None: run_live reads it
+    preset: Preset | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def _run(opts: LiveOptions, clock: Any, on_frame: Callable[[FrameResult], None] 
          say: Callable[[str], None], hooks: HookRunner) -> LiveSummary:
     from vjgan.gfx.display import open_output
 
-    preset, generator = load_show_parts(opts.show)
+    preset, generator = load_show_parts(opts.show, opts.preset)
     size = output_size(opts.show, generator)
     source = open_source(opts)
     output = None

@@ -59,12 +59,13 @@ def check_size(size: int | tuple[int, int]) -> tuple[int, int]:
     return w, h
 
 
-def load_show_parts(opts: ShowOptions) -> tuple["Preset", Any]:
-    """Load what can fail on bad files (preset, model) before anything is opened or written."""
+def load_show_parts(opts: ShowOptions, preset: "Preset | None" = None) -> tuple["Preset", Any]:
+    """Load what can fail on bad files (preset unless given, model) before anything is opened or written."""
     from vjgan.control.presets import load_preset
     from vjgan.gan import load_runner
 
-    preset = load_preset(opts.preset)
+    if preset is None:
+        preset = load_preset(opts.preset)
     runner = load_runner(opts.model, threads=opts.threads)
     return preset, runner
 
