@@ -43,7 +43,7 @@ def test_unknown_preset_name_lists_the_shipped_ones():
         load_preset("no-such-preset")
 
 
-# -- registry validation, exact messages, round trip, hot reload (atomic saves: test_files.py) -------------------
+# -- registry validation, exact messages, round trip, hot reload (atomic saves: test_files.py) --
 
 import dataclasses  # noqa: E402
 import time  # noqa: E402

@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from vjgan.files import check_folder
     from vjgan.gan.loader import load_isolated
     from vjgan.gan.modelfile import architecture_name, save_generator
 
@@ -187,8 +188,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".safetensors":
         raise VjganError(f"{out}: vjgan model files end in .safetensors; name the output e.g. "
                          f"{out.with_suffix('.safetensors')}")
-    if not out.parent.is_dir():
-        raise VjganError(f"{out}: folder {out.parent} does not exist; create it or pick another output path")
+    check_folder(out, "the model file")  # before the model is loaded
     G = load_isolated(args.input, timeout_s=args.timeout)
     save_generator(G, out)
     params = sum(p.numel() for p in G.parameters())

@@ -93,16 +93,26 @@ def _mode_for(path: Path) -> int:
         return 0o644  # a new file: readable by all, writable by its owner
 
 
+def check_folder(path: str | Path, what: str = "the file") -> Path:
+    """`path` as a Path, or a one-line VjganError if its folder does not exist: atomic_path checks
+    this, and commands that work long before they save (render --trace, train, convert) call it
+    first so the user learns before the work, not after."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise VjganError(f"cannot save {what} {path}: the folder {folder} does not exist — create it or "
+                         "choose another path")
+    return path
+
+
 @contextmanager
 def atomic_path(path: str | Path, *, what: str = "the file", backup: bool = False) -> Iterator[Path]:
     """A temporary path beside `path` to write to; on a clean exit it replaces `path` (see the module
     doc), on an exception it is removed and `path` is untouched. Problems with the folder or the disk
     are one-line VjganErrors naming `what` and the path."""
-    path = Path(path)
+    path = check_folder(path, what)
     folder = path.parent if str(path.parent) else Path(".")
     cannot = f"cannot save {what} {path}"
-    if not folder.is_dir():
-        raise VjganError(f"{cannot}: the folder {folder} does not exist — create it or choose another path")
     if path.is_dir():
         raise VjganError(f"{cannot}: it is a folder — give a file name")
     clean_stale_temps(path)

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from vjgan.errors import VjganError
-from vjgan.files import atomic_path, atomic_write_text
+from vjgan.files import atomic_path, atomic_write_text, check_folder
 from vjgan.react.reactor import Latents
 
 PathLike = str | os.PathLike[str]
@@ -109,11 +109,7 @@ def check_trace_path(path: PathLike) -> Path:
     out = Path(path)
     if out.suffix.lower() not in TRACE_SUFFIXES:
         raise VjganError(f"--trace {out}: use a .png (plot) or .json (data) file")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise VjganError(f"cannot write the trace {out}: the folder {folder} does not exist — create it "
-                         f"or choose another path")
-    return out
+    return check_folder(out, "the trace")
 
 
 def write_trace(trace: ReactionTrace, path: PathLike, caption: str | None = None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from vjgan.errors import VjganError
+from vjgan.files import check_folder
 from vjgan.gan.modelfile import save_generator
 from vjgan.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, read_state, save_checkpoint
 from vjgan.train.config import ARCH_FIELDS, TrainConfig
@@ -78,8 +79,7 @@ class Trainer:
         if self.output.suffix.lower() != ".safetensors":
             raise VjganError(f"{self.output}: vjgan model files end in .safetensors; name the output e.g. "
                              f"{self.output.with_suffix('.safetensors')}")
-        if not self.output.parent.is_dir():
-            raise VjganError(f"{self.output}: folder {self.output.parent} does not exist; create it first")
+        check_folder(self.output, "the trained model")  # before training, not after
         if dataset.size != cfg.size:
             raise VjganError(f"the training images are {dataset.size} px but --size is {cfg.size}; "
                              f"load them at {cfg.size}")
