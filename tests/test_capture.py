@@ -212,7 +212,12 @@ def test_device_loss_and_return(jack: JackServer) -> None:
         # which once measured 1.03 s in a full-suite run. 1.5 s bounds that path without flaking.
         assert reconnect_s <= 1.5
         assert max(call_ms) < 50.0
-        assert src.status == "ok" and stats["restarts"] >= 1 and stats["losses"] == 1
+        # One pull-out is one loss. The stalled-fresh-client path above is a second, real loss of the
+        # capture (status went back to "ok", then no samples for stall_s): it must be counted too, and
+        # each loss must have cost a respawn. Nothing else may count as a loss.
+        assert src.status == "ok" and stats["losses"] in (1, 2) and stats["restarts"] >= stats["losses"]
+        if stats["losses"] == 2:
+            assert stats["last_outage_s"] < 1.5  # the respawn path, not a second long outage
         assert stats["last_outage_s"] is not None and stats["lost_s"] > 1.0
 
 
