@@ -28,8 +28,8 @@ from vjgan.audio.analysis import AnalysisConfig, Analyzer
 from vjgan.audio.chroma import PITCH_CLASS_NAMES
 from vjgan.audio.features import AudioFeatures
 from vjgan.audio.sources import FileSource
-from vjgan.errors import VjganError
-from vjgan.files import atomic_path, atomic_write_text
+from vjgan.files import atomic_write_text
+from vjgan.plotting import pyplot, save_figure
 
 PathLike = str | os.PathLike[str]
 READ_CHUNK_S = 1.0  # the file is streamed through the analyser one second at a time
@@ -90,14 +90,7 @@ def write_json(report: dict[str, Any], path: PathLike) -> None:
 
 def plot_report(report: dict[str, Any], samples_or_path: np.ndarray | PathLike, out_png: PathLike) -> None:
     """A PNG: waveform with onsets and beats, band levels (and percussive / harmonic), chromagram."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise VjganError("--plot needs matplotlib — install it (pip install matplotlib) or leave out "
-                         "--plot") from None
-    matplotlib.use("Agg")  # no display needed; must come before pyplot is imported
-    import matplotlib.pyplot as plt
-
+    plt = pyplot("--plot")
     rate = int(report["sample_rate"])
     mono = _mono(samples_or_path)
     frames = report["frames"]
@@ -141,11 +134,10 @@ def plot_report(report: dict[str, Any], samples_or_path: np.ndarray | PathLike, 
         ax_chroma.set_ylabel("chroma")
         ax_chroma.set_xlabel("time (s)")
         ax_chroma.set_xlim(0.0, end_s)
-        fig.tight_layout()
-        with atomic_path(out_png, what="the plot") as tmp:
-            fig.savefig(tmp, format="png", dpi=100)
-    finally:
+    except BaseException:
         plt.close(fig)
+        raise
+    save_figure(fig, out_png, dpi=100)
 
 
 def _mono(samples_or_path: np.ndarray | PathLike) -> np.ndarray:

@@ -13,21 +13,14 @@ from typing import Any
 import numpy as np
 
 from vjgan.benchmark.latency import LATENCY_STAGES
+from vjgan.plotting import pyplot, save_figure
 
 DPI = 80
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+OPTION = "--plots"  # the `vjgan bench` option that asks for these plots
 
 
 def latency_histogram(latency: dict[str, Any], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot(OPTION)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     every = [v for key in ("flash", "onset") for v in latency["latencies_ms"].get(key) or []]
     bins = np.histogram_bin_edges(every, bins=30) if every else 30
@@ -44,14 +37,12 @@ def latency_histogram(latency: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"audio->frame latency, hop {opts.get('block')} @ {opts.get('sample_rate')} Hz, "
                  f"{opts.get('size')} px, {opts.get('fps')} fps cap ({latency.get('mode')})", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
     return path
 
 
 def latency_stages(latency: dict[str, Any], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot(OPTION)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     keys = [k for k in ("flash", "onset") if latency.get(k, {}).get("matched")]
     colors = plt.get_cmap("tab10")
@@ -65,14 +56,12 @@ def latency_stages(latency: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("mean ms")
     ax.set_title("where the latency goes (mean per stage)", fontsize=9)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
     return path
 
 
 def generator_sweep(generator: dict[str, Any], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot(OPTION)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     sweep = [g for g in generator["groups"] if g["group"] != "default"]
     names = list(dict.fromkeys(name for g in sweep for name in g["configs"]))
@@ -94,9 +83,7 @@ def generator_sweep(generator: dict[str, Any], path: Path) -> Path:
     label = sweep[0]["group"] if sweep else "generator"
     ax.set_title(f"{label} on {generator.get('device')}: ms vs resolution", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save_figure(fig, path, dpi=DPI)
     return path
 
 
