@@ -16,6 +16,7 @@ from typing import Any
 
 from vjgan.benchmark.suite import SECTIONS, SuiteOptions, run_suite
 from vjgan.errors import VjganError
+from vjgan.files import atomic_write_text
 
 FLAGS = {"generator": "generator ms per frame per configuration and resolution, with eager fp32 beside it",
          "analysis": "analysis µs per block, onset latency, tempo",
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_suite(opts, log=lambda msg: print(msg, file=sys.stderr))
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(args.output, json.dumps(result, indent=1) + "\n", what="the bench result")
     if args.plots is not None:
         from vjgan.benchmark.plots import write_plots
 
